@@ -1,0 +1,122 @@
+"""CSV lookups and address-range matching shared by ``enrich`` and ``detect`` (base layer).
+
+``CidrTable`` answers "which row covers this address" by binary search over sorted, non-overlapping
+integer ranges (most specific CIDR wins), never a linear scan. Build once, query many times.
+"""
+from __future__ import annotations
+
+import bisect
+import csv
+import ipaddress
+import os
+
+
+class LookupError_(ValueError):
+    """A lookup file that cannot be used (named, with the line)."""
+
+
+def read_lookup(path, required=()):
+    """Rows of a CSV lookup with a header. Blank lines and lines starting with '#' are skipped.
+
+    Returns (rows, bad_lines). A missing file returns ([], 0); a missing required column raises."""
+    if not path or not os.path.exists(path):
+        return [], 0
+    with open(path, newline="", encoding="utf-8-sig") as fh:
+        lines = [ln for ln in fh if ln.strip() and not ln.lstrip().startswith("#")]
+    reader = csv.DictReader(lines)
+    header = [h.strip() for h in (reader.fieldnames or [])]
+    missing = [c for c in required if c not in header]
+    if missing:
+        raise LookupError_("%s: missing column(s) %s (header is %s)" % (path, ", ".join(missing), ",".join(header)))
+    rows, bad = [], 0
+    for row in reader:
+        if None in row:          # more cells than header
+            bad += 1
+            continue
+        rows.append({(k or "").strip(): (v or "").strip() for k, v in row.items()})
+    return rows, bad
+
+
+def parse_network(text):
+    """'10.0.0.0/8' or '10.1.2.3' -> ip_network, or None when it is not one."""
+    try:
+        return ipaddress.ip_network(text.strip(), strict=False)
+    except ValueError:
+        return None
+
+
+class CidrTable(object):
+    """Map addresses to values by longest-prefix match over IPv4 and IPv6 CIDRs."""
+
+    def __init__(self, entries=()):
+        """entries: iterable of (network or text, value)."""
+        nets = []
+        for net, value in entries:
+            if not isinstance(net, (ipaddress.IPv4Network, ipaddress.IPv6Network)):
+                net = parse_network(str(net))
+                if net is None:
+                    continue
+            nets.append((net, value))
+        self.size = len(nets)
+        self._tables = {4: self._build([n for n in nets if n[0].version == 4]),
+                        6: self._build([n for n in nets if n[0].version == 6])}
+
+    @staticmethod
+    def _build(nets):
+        # Flatten nested prefixes into disjoint ranges: paint from least to most specific.
+        points = []
+        for net, value in sorted(nets, key=lambda nv: nv[0].prefixlen):
+            lo, hi = int(net.network_address), int(net.broadcast_address)
+            points = _paint(points, lo, hi, value)
+        starts = [p[0] for p in points]
+        return starts, points
+
+    def lookup(self, addr):
+        """Value for an address (str or ip_address), or None."""
+        try:
+            ip = ipaddress.ip_address(addr) if isinstance(addr, str) else addr
+        except ValueError:
+            return None
+        starts, ranges = self._tables[ip.version]
+        n = int(ip)
+        i = bisect.bisect_right(starts, n) - 1
+        if i >= 0:
+            lo, hi, value = ranges[i]
+            if lo <= n <= hi:
+                return value
+        return None
+
+    def __contains__(self, addr):
+        return self.lookup(addr) is not None
+
+    def __len__(self):
+        return self.size
+
+
+def _paint(ranges, lo, hi, value):
+    """Overlay [lo, hi] -> value on sorted disjoint ranges."""
+    out = []
+    for a, b, v in ranges:
+        if b < lo or a > hi:
+            out.append((a, b, v))
+            continue
+        if a < lo:
+            out.append((a, lo - 1, v))
+        if b > hi:
+            out.append((hi + 1, b, v))
+    out.append((lo, hi, value))
+    out.sort(key=lambda r: r[0])
+    return out
+
+
+def load_cidr_lookup(path, value_columns, key_column="cidr"):
+    """A CidrTable from a CSV lookup: value = dict of ``value_columns``. Returns (table, bad_rows)."""
+    rows, bad = read_lookup(path, required=(key_column,))
+    entries = []
+    for row in rows:
+        net = parse_network(row.get(key_column, ""))
+        if net is None:
+            bad += 1
+            continue
+        entries.append((net, {c: row.get(c, "") for c in value_columns}))
+    return CidrTable(entries), bad

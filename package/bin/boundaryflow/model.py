@@ -1,0 +1,246 @@
+"""The normalized flow record and finding that every layer shares (DESIGN.md §3).
+
+A :class:`Flow` is created by a decoder, oriented by ``track``, annotated by ``enrich``, read by
+``detect`` and folded by ``reduce``; :func:`flow_event` turns it into the CIM
+``boundaryflow:flow`` event and :func:`envelope` into the HEC-style envelope every sink writes.
+
+Flow is a plain class with class-level defaults rather than ``__slots__`` or a dataclass: a decoder
+sets only the attributes its template carries (a fresh instance costs one dict), everything else
+reads the default. This keeps decode+normalize near 0.4 µs per record.
+"""
+from __future__ import annotations
+
+import socket
+
+from .data import read_csv
+
+SOURCETYPE_FLOW = "boundaryflow:flow"
+SOURCETYPE_FINDING = "boundaryflow:finding"
+SOURCETYPE_HEALTH = "boundaryflow:health"
+VENDOR_PRODUCT = "Boundary Flow"
+
+# TCP flag bits (RFC 793 / RFC 3168 order) -> CIM tcp_flag names
+TCP_FLAG_NAMES = ((0x01, "FIN"), (0x02, "SYN"), (0x04, "RST"), (0x08, "PSH"), (0x10, "ACK"), (0x20, "URG"))
+TCP_SYN, TCP_ACK = 0x02, 0x10
+
+PROTO_ICMP, PROTO_TCP, PROTO_UDP, PROTO_ICMPV6 = 1, 6, 17, 58
+_KEYWORDS = {int(r["number"]): r["keyword"] for r in read_csv("ip_protocols.csv")}
+
+
+def transport_name(protocol_number):
+    """CIM ``transport``: tcp, udp, icmp (v4 and v6) or the IANA keyword; the number if unnamed."""
+    if protocol_number in (PROTO_ICMP, PROTO_ICMPV6):
+        return "icmp"
+    return _KEYWORDS.get(protocol_number) or str(protocol_number)
+
+
+def tcp_flag_names(bits):
+    return [name for bit, name in TCP_FLAG_NAMES if bits & bit]
+
+
+class Flow(object):
+    """One flow record. Counters are already multiplied by ``sampling_rate``.
+
+    Direction convention: ``bytes_out``/``packets_out`` were sent by ``src``, ``bytes_in``/
+    ``packets_in`` by ``dest``. A decoder fills them in the record's own orientation (an RFC 5103
+    reverse counter goes to ``*_in``); ``track`` swaps src/dest (and in/out) so that src is the
+    connection's initiator, and sets ``oriented``.
+    """
+
+    # -- set by the decoder ------------------------------------------------------------------
+    exporter = None            # exporter address (str); set by the pipeline, never by a decoder
+    observation_domain = 0     # IPFIX observation domain / v9 source id / sFlow sub-agent
+    export_protocol = None     # "netflow5" | "netflow9" | "ipfix" | "sflow5"
+    src_ip = None              # str, e.g. "10.1.2.3" or "2001:db8::1"
+    dest_ip = None
+    src_port = 0
+    dest_port = 0
+    ip_version = 4             # 4 or 6
+    protocol_number = 0        # IANA protocol number (6 tcp, 17 udp, 1/58 icmp ...)
+    bytes_out = 0
+    packets_out = 0
+    bytes_in = 0
+    packets_in = 0
+    start = 0.0                # epoch seconds (float), flow start
+    end = 0.0                  # epoch seconds (float), flow end == event time
+    tcp_flags = 0              # OR of TCP flag bits seen (both directions for a biflow)
+    icmp_type = None
+    icmp_code = None
+    sampling_rate = 1          # raw 1-in-N rate applied to the counters (1 = unsampled)
+    input_if = None            # ifIndex
+    output_if = None
+    input_if_name = None       # from options data (interface names), when exported
+    output_if_name = None
+    vlan = None
+    app = None                 # application named by the exporter (App-ID, NBAR, applicationId)
+    action = None              # "allowed" | "blocked" | "teardown" from vendor fields; None = allowed
+    src_user = None            # from vendor fields (User-ID) or identity enrichment
+    dest_user = None
+    initiator_known = False    # decoder knows src initiated (biflowDirection, NSEL, SYN-only)
+    vendor = None              # dict of further vendor fields worth keeping (name -> value)
+    # -- set by track --------------------------------------------------------------------------
+    oriented = False
+    flow_count = 1             # records folded into this record (reduce)
+    # -- set by enrich -------------------------------------------------------------------------
+    src_country = dest_country = None
+    src_city = dest_city = None
+    src_lat = src_lon = dest_lat = dest_lon = None
+    src_asn = dest_asn = None
+    src_as_org = dest_as_org = None
+    src_role = dest_role = None       # gpu_node | storage | inference | management | other word
+    src_zone = dest_zone = None
+    src_name = dest_name = None
+    src_tier = dest_tier = None
+    src_internal = dest_internal = None   # bool: inside internal_networks
+    direction = None                  # "inbound" | "outbound" | None (CIM, enterprise perimeter)
+    cluster_direction = None          # "egress" | "ingress" | "internal" | None
+    plane = None                      # ingestion | checkpoint | inference | management | outbound | other
+    job = None
+    namespace = None
+    threat_match = None               # the matched address (str)
+    threat_source = None
+    threat_category = None
+    community_id = None
+
+    def __repr__(self):
+        return "Flow(%s:%s -> %s:%s proto=%s bytes=%s/%s end=%s)" % (
+            self.src_ip, self.src_port, self.dest_ip, self.dest_port, self.protocol_number,
+            self.bytes_out, self.bytes_in, self.end, )
+
+    @property
+    def duration(self):
+        return max(0.0, self.end - self.start)
+
+    def key(self):
+        """The record's 5-tuple in its current orientation."""
+        return (self.src_ip, self.src_port, self.dest_ip, self.dest_port, self.protocol_number)
+
+    def swap(self):
+        """Exchange the two ends (addresses, ports, counters, per-end enrichment)."""
+        d = self.__dict__
+        for a, b in _SWAP_PAIRS:
+            va, vb = d.pop(a, _MISSING), d.pop(b, _MISSING)
+            if vb is not _MISSING:
+                d[a] = vb
+            if va is not _MISSING:
+                d[b] = va
+
+    def copy(self):
+        f = Flow.__new__(Flow)
+        f.__dict__.update(self.__dict__)
+        return f
+
+
+_MISSING = object()
+_SWAP_PAIRS = (
+    ("src_ip", "dest_ip"), ("src_port", "dest_port"), ("bytes_out", "bytes_in"),
+    ("packets_out", "packets_in"), ("input_if", "output_if"), ("input_if_name", "output_if_name"),
+    ("src_user", "dest_user"), ("src_country", "dest_country"), ("src_city", "dest_city"),
+    ("src_lat", "dest_lat"), ("src_lon", "dest_lon"), ("src_asn", "dest_asn"),
+    ("src_as_org", "dest_as_org"), ("src_role", "dest_role"), ("src_zone", "dest_zone"),
+    ("src_name", "dest_name"), ("src_tier", "dest_tier"), ("src_internal", "dest_internal"),
+)
+
+# Optional per-end attributes copied to the event when set (name in Flow == CIM/event name).
+_OPTIONAL_FIELDS = (
+    "src_country", "dest_country", "src_city", "dest_city", "src_lat", "src_lon", "dest_lat",
+    "dest_lon", "src_asn", "dest_asn", "src_as_org", "dest_as_org", "src_role", "dest_role",
+    "src_zone", "dest_zone", "src_user", "dest_user", "direction", "cluster_direction", "plane",
+    "job", "namespace", "threat_match", "threat_source", "threat_category", "community_id",
+    "vlan", "icmp_type", "icmp_code", "input_if", "output_if", "input_if_name", "output_if_name",
+    "src_name", "dest_name", "src_tier", "dest_tier",
+)
+
+
+def flow_event(flow):
+    """The ``boundaryflow:flow`` event body (CIM Network_Traffic names) for one record."""
+    proto = flow.protocol_number
+    transport = transport_name(proto)
+    is_icmp = proto in (PROTO_ICMP, PROTO_ICMPV6)
+    ev = {
+        "src": flow.src_ip, "src_ip": flow.src_ip, "src_port": flow.src_port,
+        "dest": flow.dest_ip, "dest_ip": flow.dest_ip, "dest_port": flow.dest_port,
+        "transport": transport,
+        "protocol": "icmp" if is_icmp else "ip",
+        "protocol_version": "ipv6" if flow.ip_version == 6 else "ipv4",
+        "bytes": flow.bytes_in + flow.bytes_out, "bytes_in": flow.bytes_in, "bytes_out": flow.bytes_out,
+        "packets": flow.packets_in + flow.packets_out, "packets_in": flow.packets_in,
+        "packets_out": flow.packets_out,
+        "action": flow.action or "allowed",
+        "app": flow.app or ("%s/%s" % (transport, flow.dest_port)),
+        "dvc": flow.exporter, "dvc_ip": flow.exporter, "exporter": flow.exporter,
+        "duration": round(flow.duration, 3),
+        "start_time": flow.start,
+        "sampling_rate": flow.sampling_rate,
+        "flow_count": flow.flow_count,
+        "vendor_product": VENDOR_PRODUCT,
+    }
+    if proto == PROTO_TCP:
+        ev["tcp_flag"] = tcp_flag_names(flow.tcp_flags)
+    d = flow.__dict__
+    for name in _OPTIONAL_FIELDS:
+        v = d.get(name)
+        if v is not None:
+            ev[name] = v
+    if flow.vendor:
+        for k, v in flow.vendor.items():
+            ev.setdefault(k, v)
+    return ev
+
+
+class Finding(object):
+    """One detector finding -> ``boundaryflow:finding`` (CIM Intrusion_Detection)."""
+
+    __slots__ = ("time", "signature", "signature_id", "severity", "category", "src", "dest",
+                 "dest_port", "user", "dvc", "evidence", "risk_object", "risk_object_type")
+
+    def __init__(self, time, signature, signature_id, severity, category, src, dest,
+                 dest_port=None, user=None, dvc=None, evidence=None, risk_object=None,
+                 risk_object_type="system"):
+        self.time = time
+        self.signature = signature
+        self.signature_id = signature_id
+        self.severity = severity          # informational | low | medium | high | critical
+        self.category = category
+        self.src = src
+        self.dest = dest
+        self.dest_port = dest_port
+        self.user = user
+        self.dvc = dvc
+        self.evidence = evidence or {}
+        self.risk_object = risk_object if risk_object is not None else src
+        self.risk_object_type = risk_object_type
+
+    def event(self):
+        ev = {
+            "signature": self.signature, "signature_id": self.signature_id,
+            "severity": self.severity, "category": self.category,
+            "src": self.src, "dest": self.dest, "action": "allowed", "dvc": self.dvc,
+            "ids_type": "network", "vendor_product": VENDOR_PRODUCT,
+            "risk_object": self.risk_object, "risk_object_type": self.risk_object_type,
+            "evidence": self.evidence,
+        }
+        if self.dest_port is not None:
+            ev["dest_port"] = self.dest_port
+        if self.user:
+            ev["user"] = self.user
+        return ev
+
+
+_HOST = None
+
+
+def collector_host():
+    global _HOST
+    if _HOST is None:
+        _HOST = socket.gethostname()
+    return _HOST
+
+
+def envelope(time, sourcetype, event, source="boundaryflow", host=None, index=None):
+    """The HEC-style envelope every sink writes (DESIGN.md §3)."""
+    env = {"time": float(time), "host": host or collector_host(), "source": source,
+           "sourcetype": sourcetype, "event": event}
+    if index:
+        env["index"] = index
+    return env

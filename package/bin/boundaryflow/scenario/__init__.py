@@ -1,0 +1,1 @@
+"""Synthetic AI-cluster boundary traffic with labelled attacks, exported as real IPFIX over UDP."""
