@@ -12,5 +12,318 @@ Public API (used by cli, the Splunk helper, tests and the demo):
         .counters / .health_events(now)
     Collector(cfg, sink).run(stop=threading.Event())   # live UDP listeners; SIGTERM -> stop
     replay(path, cfg, sink)                 # a capture through the full pipeline
+
+Only this module knows every layer. It owns one ExporterState per exporter address and hands
+it to the decoder, so decoders never learn who sent a datagram.
 """
-# (implementation in progress)
+from __future__ import annotations
+
+import collections
+import logging
+import os
+import time
+
+from . import config as config_mod
+from . import pcap
+from .decode import DecodeError, ExporterState, decode
+from .detect import DetectionEngine
+from .enrich import Enricher
+from .lookups import CidrTable
+from .model import (SOURCETYPE_FINDING, SOURCETYPE_FLOW, SOURCETYPE_HEALTH, envelope,
+                    flow_event)
+from .reduce import Reducer
+from .state_files import load_json_state, save_json_state
+from .track import Tracker
+
+log = logging.getLogger("boundaryflow")
+
+TEMPLATES_FILE = "templates.json"
+_BATCH = 512              # envelopes buffered before a sink write
+
+
+class ExporterStats(object):
+    """Per-exporter counters the pipeline itself keeps (the decoder keeps its own in state)."""
+
+    __slots__ = ("datagrams", "decode_errors", "flows", "duplicates", "last_seen", "last_error",
+                 "flows_in", "events_out")
+
+    def __init__(self):
+        self.datagrams = self.decode_errors = self.flows = self.duplicates = 0
+        self.flows_in = self.events_out = 0
+        self.last_seen = None
+        self.last_error = None
+
+
+class Pipeline(object):
+    """One engine instance: everything after the socket, for every exporter it is given."""
+
+    def __init__(self, cfg=None, sink=None, worker=0):
+        self.cfg = cfg or config_mod.default()
+        c = self.cfg.collector
+        self.sink = sink
+        self.worker = worker
+        self.state_dir = c.state_dir
+        os.makedirs(self.state_dir, exist_ok=True)
+        self.source = self.cfg.output.source or "boundaryflow"
+        self.host = self.cfg.output.host or None
+        self.index = self.cfg.output.index or None
+        self.allow = CidrTable((n, True) for n in c.exporters) if c.exporters else None
+        self.states = collections.OrderedDict()     # exporter -> ExporterState (LRU, bounded)
+        self.stats = {}                              # exporter -> ExporterStats
+        self.totals = collections.Counter()
+        self.tracker = Tracker(self.cfg)
+        self.enricher = Enricher(self.cfg)
+        self.detector = DetectionEngine(self.cfg, self.state_dir)
+        self.reducer = Reducer(self.cfg)
+        self.watermark = 0.0                         # highest event time seen
+        self.socket_drops = 0                        # set by the receiver
+        self.queue_depth = 0
+        self._out = []
+        self._last_health = None
+        self._last_save = None
+        self._persisted = self._load_templates()
+        self._closed = False
+
+    # -- state persistence --------------------------------------------------------------------
+    def _load_templates(self):
+        data = load_json_state(os.path.join(self.state_dir, TEMPLATES_FILE), log)
+        return data.get("exporters", {}) if isinstance(data, dict) else {}
+
+    def _new_state(self, exporter):
+        c = self.cfg.collector
+        kw = dict(max_templates=c.max_templates, max_pending=c.max_pending, template_ttl=c.template_ttl)
+        saved = self._persisted.pop(exporter, None)
+        if saved:
+            try:
+                return ExporterState.from_dict(saved, **kw)
+            except Exception as e:   # a bad entry must not stop collection from this exporter
+                log.warning("templates of exporter %s not restored: %s", exporter, e)
+        return ExporterState(**kw)
+
+    def save_state(self):
+        exporters = {ip: st.to_dict() for ip, st in self.states.items()}
+        exporters.update(self._persisted)   # keep what has not been needed yet
+        save_json_state(os.path.join(self.state_dir, TEMPLATES_FILE), {"exporters": exporters})
+        self.detector.save()
+
+    # -- the hot path -------------------------------------------------------------------------
+    def handle_datagram(self, data, exporter, arrival):
+        totals = self.totals
+        totals["datagrams"] += 1
+        if self.allow is not None and self.allow.lookup(exporter) is None:
+            totals["exporter_rejected"] += 1
+            return
+        state = self.states.get(exporter)
+        if state is None:
+            state = self._admit_exporter(exporter)
+            if state is None:
+                return
+        stats = self.stats[exporter]
+        stats.datagrams += 1
+        stats.last_seen = arrival
+        try:
+            flows = decode(data, state, arrival)
+        except DecodeError as e:
+            stats.decode_errors += 1
+            totals["decode_errors"] += 1
+            stats.last_error = str(e)[:200]
+            if stats.decode_errors <= 3 or stats.decode_errors % 1000 == 0:
+                log.warning("exporter %s: datagram skipped (%d so far): %s", exporter, stats.decode_errors, e)
+            return
+        stats.flows += len(flows)
+        for flow in flows:
+            flow.exporter = exporter
+            self.process_flow(flow, stats)
+        if len(self._out) >= _BATCH:
+            self._write()
+
+    def _admit_exporter(self, exporter):
+        if len(self.states) >= self.cfg.collector.max_exporters:
+            # Spoofed-source floods must not grow memory: evict the least recently added exporter.
+            old, old_state = self.states.popitem(last=False)
+            self._persisted[old] = old_state.to_dict()
+            if len(self._persisted) > self.cfg.collector.max_exporters:
+                self._persisted.pop(next(iter(self._persisted)))
+            self.totals["exporters_evicted"] += 1
+        state = self._new_state(exporter)
+        self.states[exporter] = state
+        self.stats.setdefault(exporter, ExporterStats())
+        if len(self.stats) > 2 * self.cfg.collector.max_exporters:
+            for ip in list(self.stats):
+                if ip not in self.states:
+                    del self.stats[ip]
+                    break
+        return state
+
+    def process_flow(self, flow, stats=None):
+        """One decoded record through track -> enrich -> detect -> reduce."""
+        totals = self.totals
+        totals["flows_in"] += 1
+        if stats is not None:
+            stats.flows_in += 1
+        if not self.tracker.process(flow):
+            totals["duplicates"] += 1
+            if stats is not None:
+                stats.duplicates += 1
+            return
+        if flow.end > self.watermark:
+            self.watermark = flow.end
+        self.enricher.enrich(flow)
+        findings = self.detector.process(flow)
+        if findings:
+            self._emit_findings(findings)
+        rows = self.reducer.add(flow, keep_detail=bool(findings))
+        if rows:
+            self._emit_flows(rows, stats)
+
+    def _emit_flows(self, rows, stats=None):
+        out, src, host, index = self._out, self.source, self.host, self.index
+        for row in rows:
+            out.append(envelope(row.end, SOURCETYPE_FLOW, flow_event(row), src, host, index))
+        self.totals["events_out"] += len(rows)
+        if stats is not None:
+            stats.events_out += len(rows)
+
+    def _emit_findings(self, findings):
+        for f in findings:
+            self._out.append(envelope(f.time, SOURCETYPE_FINDING, f.event(), self.source, self.host, self.index))
+        self.totals["findings"] += len(findings)
+
+    def _write(self):
+        if self._out and self.sink is not None:
+            self.sink.write(self._out)
+        self._out = []
+
+    # -- periodic work --------------------------------------------------------------------------
+    def tick(self, now):
+        """Called about once a second with wall-clock (live) or arrival (replay) time."""
+        # Intervals close on event time; a live collector whose exporters fall silent still
+        # closes them once wall time passes max_lateness.
+        flush_at = max(self.watermark, now - self.cfg.collector.max_lateness)
+        findings = self.detector.advance(self.watermark)
+        if findings:
+            self._emit_findings(findings)
+        rows = self.reducer.flush(flush_at)
+        if rows:
+            self._emit_flows(rows)
+        c = self.cfg.collector
+        if self._last_health is None:
+            self._last_health = now
+        elif now - self._last_health >= c.health_interval:
+            self._last_health = now
+            self._out.extend(self.health_events(now))
+            self.enricher.refresh(now)
+        if self._last_save is None:
+            self._last_save = now
+        elif now - self._last_save >= max(60.0, c.health_interval):
+            self._last_save = now
+            self.save_state()
+        self._write()
+        if self.sink is not None:
+            self.sink.flush()
+
+    def close(self, now=None):
+        """Flush every open interval and pending event, write a last health event, persist."""
+        if self._closed:
+            return
+        self._closed = True
+        now = time.time() if now is None else now
+        findings = self.detector.advance(self.watermark)
+        if findings:
+            self._emit_findings(findings)
+        rows = self.reducer.flush(max(self.watermark, now), final=True)
+        if rows:
+            self._emit_flows(rows)
+        self._out.extend(self.health_events(now))
+        self._write()
+        self.save_state()
+        if self.sink is not None:
+            self.sink.flush()
+
+    # -- health -----------------------------------------------------------------------------------
+    def counters(self):
+        t = dict(self.totals)
+        t["late_records"] = self.detector.health().get("late_records", 0)
+        return t
+
+    def health_events(self, now):
+        """One event per exporter plus one collector-wide event (sourcetype boundaryflow:health)."""
+        events = []
+        sums = collections.Counter()
+        for ip, st in self.stats.items():
+            state = self.states.get(ip)
+            dc = dict(state.counters) if state is not None else {}
+            ev = {"scope": "exporter", "exporter": ip, "worker": self.worker,
+                  "last_seen": st.last_seen, "silent_seconds": round(now - st.last_seen, 1) if st.last_seen else None,
+                  "datagrams": st.datagrams, "flows": st.flows, "decode_errors": st.decode_errors,
+                  "template_misses": dc.get("template_misses", 0), "sequence_gaps": dc.get("sequence_gaps", 0),
+                  "sequence_resets": dc.get("sequence_resets", 0), "duplicates": st.duplicates,
+                  "flows_in": st.flows_in, "events_out": st.events_out,
+                  "reduction_ratio": round(st.flows_in / st.events_out, 2) if st.events_out else None,
+                  "pending": state.pending_count() if state is not None else 0,
+                  "templates_rejected": dc.get("templates_rejected", 0)}
+            if st.last_error:
+                ev["last_error"] = st.last_error
+            for k in ("template_misses", "sequence_gaps", "sequence_resets", "templates_rejected"):
+                sums[k] += ev[k]
+            events.append(envelope(now, SOURCETYPE_HEALTH, ev, self.source, self.host, self.index))
+        t = self.counters()
+        total = {"scope": "collector", "exporter": "_all", "worker": self.worker, "exporters": len(self.stats),
+                 "datagrams": t.get("datagrams", 0), "flows": t.get("flows_in", 0),
+                 "decode_errors": t.get("decode_errors", 0), "exporter_rejected": t.get("exporter_rejected", 0),
+                 "exporters_evicted": t.get("exporters_evicted", 0), "socket_drops": self.socket_drops,
+                 "late_records": t.get("late_records", 0), "flows_in": t.get("flows_in", 0),
+                 "duplicates": t.get("duplicates", 0), "events_out": t.get("events_out", 0),
+                 "findings": t.get("findings", 0), "queue_depth": self.queue_depth,
+                 "reduction_ratio": round(t["flows_in"] / t["events_out"], 2) if t.get("events_out") else None,
+                 "watermark": self.watermark or None}
+        total.update(sums)
+        total["enrichment"] = self.enricher.health()
+        total["detection"] = self.detector.health()
+        total["reduction"] = dict(getattr(self.reducer, "counters", {}))
+        if self.sink is not None:
+            total["output"] = self.sink.health()
+        events.append(envelope(now, SOURCETYPE_HEALTH, total, self.source, self.host, self.index))
+        return events
+
+
+def _load_cfg(cfg):
+    return cfg if cfg is not None else config_mod.default()
+
+
+def decode_capture(path, cfg=None):
+    """Every record of a capture decoded as the collector would: exporter set, not oriented."""
+    cfg = _load_cfg(cfg)
+    c = cfg.collector
+    states, flows = {}, []
+    for arrival, exporter, _port, payload in pcap.read_udp(path):
+        st = states.get(exporter)
+        if st is None:
+            st = states[exporter] = ExporterState(max_templates=c.max_templates, max_pending=c.max_pending,
+                                                  template_ttl=c.template_ttl)
+        try:
+            got = decode(payload, st, arrival)
+        except DecodeError:
+            continue
+        for f in got:
+            f.exporter = exporter
+        flows.extend(got)
+    return flows
+
+
+def replay(path, cfg, sink, ports=None):
+    """Run a capture through the full pipeline; packet timestamps are the arrival times."""
+    pipe = Pipeline(cfg, sink)
+    last_tick = None
+    for arrival, exporter, port, payload in pcap.read_udp(path):
+        if ports and port not in ports:
+            continue
+        pipe.handle_datagram(payload, exporter, arrival)
+        if last_tick is None or arrival - last_tick >= 1.0:
+            pipe.tick(arrival)
+            last_tick = arrival
+    pipe.close(now=last_tick)
+    return pipe
+
+
+from .collector import Collector  # noqa: E402  (re-exported: the live UDP receiver)

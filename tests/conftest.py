@@ -1,0 +1,7 @@
+import os
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ENGINE = os.path.join(ROOT, "package", "bin")
+if ENGINE not in sys.path:
+    sys.path.insert(0, ENGINE)

@@ -1,0 +1,38 @@
+import random
+import ipaddress
+
+from boundaryflow.lookups import CidrTable, load_cidr_lookup
+
+
+def test_longest_prefix_wins_and_v6():
+    t = CidrTable([("10.0.0.0/8", "corp"), ("10.1.0.0/16", "gpu"), ("10.1.2.3", "host"), ("2001:db8::/32", "v6")])
+    assert t.lookup("10.9.9.9") == "corp"
+    assert t.lookup("10.1.9.9") == "gpu"
+    assert t.lookup("10.1.2.3") == "host"
+    assert t.lookup("10.1.2.4") == "gpu"
+    assert t.lookup("11.0.0.1") is None
+    assert t.lookup("2001:db8::5") == "v6" and t.lookup("2001:db9::5") is None
+    assert t.lookup("not-an-ip") is None
+
+
+def test_matches_brute_force_on_random_tables():
+    rng = random.Random(7)
+    nets = []
+    for i in range(200):
+        plen = rng.choice([8, 12, 16, 20, 24, 28, 32])
+        nets.append((ipaddress.ip_network("%d.%d.%d.%d/%d" % (10, rng.randrange(4), rng.randrange(256),
+                                                             rng.randrange(256), plen), strict=False), i))
+    t = CidrTable(nets)
+    for _ in range(2000):
+        ip = ipaddress.ip_address("10.%d.%d.%d" % (rng.randrange(4), rng.randrange(256), rng.randrange(256)))
+        covering = [(n.prefixlen, idx, v) for idx, (n, v) in enumerate(nets) if ip in n]
+        # most specific prefix; among equal prefixes the later row wins (painted last)
+        want = max(covering)[2] if covering else None
+        assert t.lookup(str(ip)) == want
+
+
+def test_csv_lookup_with_comments_and_bad_rows(tmp_path):
+    p = tmp_path / "assets.csv"
+    p.write_text("# fill in your GPU ranges\ncidr,role\n10.1.0.0/16,gpu_node\nbogus,storage\n")
+    table, bad = load_cidr_lookup(str(p), ["role"])
+    assert table.lookup("10.1.1.1") == {"role": "gpu_node"} and bad == 1
