@@ -26,14 +26,10 @@ import time
 from . import config as config_mod
 from . import pcap
 from .decode import DecodeError, ExporterState, decode
-from .detect import DetectionEngine
-from .enrich import Enricher
 from .lookups import CidrTable
 from .model import (SOURCETYPE_FINDING, SOURCETYPE_FLOW, SOURCETYPE_HEALTH, envelope,
                     flow_event)
-from .reduce import Reducer
 from .state_files import load_json_state, save_json_state
-from .track import Tracker
 
 log = logging.getLogger("boundaryflow")
 
@@ -71,6 +67,11 @@ class Pipeline(object):
         self.states = collections.OrderedDict()     # exporter -> ExporterState (LRU, bounded)
         self.stats = {}                              # exporter -> ExporterStats
         self.totals = collections.Counter()
+        # Imported here so decode_capture needs nothing but the decoder.
+        from .detect import DetectionEngine
+        from .enrich import Enricher
+        from .reduce import Reducer
+        from .track import Tracker
         self.tracker = Tracker(self.cfg)
         self.enricher = Enricher(self.cfg)
         self.detector = DetectionEngine(self.cfg, self.state_dir)

@@ -13,4 +13,56 @@ Contract (used only by ``boundaryflow.pipeline``):
 * ``state.to_dict()`` / ``ExporterState.from_dict(d, ...)``: JSON-safe persistence of templates
   and options so a restart decodes at once.
 * Decoded flows carry everything model.Flow documents for the decoder; never ``exporter``.
+
+Details:
+
+* Data held for a missing template is decoded when the template arrives and returned from THAT
+  later ``decode`` call (with the time context of the datagram that carried it).
+* ``state.counters`` (cumulative ints): datagrams, flows, decode_errors (incremented here
+  before DecodeError is raised - the pipeline should not count the same error twice),
+  template_misses, pending_dropped, pending_decoded, sequence_gaps (missing export packets for
+  v9/sFlow, missing records for v5/IPFIX), sequence_resets (exporter restarts, not loss),
+  sequence_reordered, templates_added/rejected/expired/withdrawn, unknown_fields_skipped
+  (per record), records_not_flows, malformed_sets (a set or sample that could not be decoded;
+  the rest of the datagram still is), options_records, sflow_flow_samples,
+  sflow_counter_samples, sflow_unparsed_headers.
+* ``state.sflow_counters``: {(agent address, ifIndex): latest generic interface counters}.
+* ``detect_protocol(data)`` -> "netflow5" | "netflow9" | "ipfix" | "sflow5" | None.
 """
+from __future__ import annotations
+
+from . import ipfix, netflow5, netflow9, sflow
+from .errors import DecodeError
+from .state import ExporterState
+
+__all__ = ["decode", "detect_protocol", "DecodeError", "ExporterState"]
+
+_SFLOW5 = b"\0\0\0\x05"
+_DECODERS = {"netflow5": netflow5.decode, "netflow9": netflow9.decode, "ipfix": ipfix.decode,
+             "sflow5": sflow.decode}
+
+
+def detect_protocol(data):
+    """Export protocol by its version field, or None."""
+    if len(data) < 4:
+        return None
+    if data[:4] == _SFLOW5:
+        return "sflow5"
+    version = (data[0] << 8) | data[1]
+    return {5: "netflow5", 9: "netflow9", 10: "ipfix"}.get(version)
+
+
+def decode(data, state, arrival):
+    """Flows from one export datagram; raises DecodeError (counted in state) if it is malformed."""
+    counters = state.counters
+    counters["datagrams"] += 1
+    proto = detect_protocol(data)
+    try:
+        if proto is None:
+            raise DecodeError("unknown export version (first bytes %s)" % bytes(data[:4]).hex())
+        flows = _DECODERS[proto](data, state, arrival)
+    except DecodeError:
+        counters["decode_errors"] += 1
+        raise
+    counters["flows"] += len(flows)
+    return flows

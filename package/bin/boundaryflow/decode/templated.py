@@ -1,0 +1,108 @@
+"""Set processing shared by NetFlow v9 and IPFIX: templates in, data sets out, held data released.
+
+The protocol modules parse their header and split the message into sets; this module does the
+rest. Template sets are parsed completely (raising DecodeError on a malformed one) before any
+state changes, so a bad datagram never leaves half a template behind.
+"""
+from __future__ import annotations
+
+from .compiler import walk_raw
+from .errors import DecodeError
+from .options import apply_record
+from .state import Pending
+
+
+def process(state, version, domain, sets, buf, T, U, arrival, template_sets):
+    """Decode one message's sets. Returns (flows, data records seen or None when unknown).
+
+    ``sets``: [(set id, start, end)] over ``buf``; ``template_sets``: {set id: parser} where a
+    parser yields ("template"|"options", template id, fields, scope count) or ("withdraw", ...).
+    """
+    announced = []
+    for set_id, start, end in sets:
+        parser = template_sets.get(set_id)
+        if parser is not None:
+            announced.extend(parser(buf, start, end, domain))
+
+    released = []
+    for kind, tid, fields, scope_count in announced:
+        if kind == "withdraw":
+            state.withdraw(version, domain, tid, fields)   # fields = template kind or None
+        elif kind == "rejected":
+            state.counters["templates_rejected"] += 1
+        elif state.add_template(version, domain, tid, kind, fields, scope_count, arrival):
+            released.extend(state.take_pending(version, domain, tid, arrival))
+
+    flows = []
+    records = 0
+    for set_id, start, end in sets:
+        if set_id < 256:
+            continue
+        t = state.template(version, domain, set_id, arrival)
+        if t is None:
+            state.counters["template_misses"] += 1
+            state.hold(Pending(version, domain, set_id, bytes(buf[start:end]), T, U, arrival))
+            records = None
+            continue
+        n = _decode_set(state, version, domain, set_id, t, buf, start, end, T, U, flows)
+        if records is not None:
+            records += n
+
+    for p in released:
+        t = state.template(p.version, p.domain, p.template_id, arrival)
+        if t is not None:
+            state.counters["pending_decoded"] += 1
+            _decode_set(state, p.version, p.domain, p.template_id, t, p.data, 0, len(p.data),
+                        p.T, p.U, flows)
+    return flows, records
+
+
+def _decode_set(state, version, domain, tid, t, buf, start, end, T, U, out):
+    """Decode one data set with its template into ``out``; returns the number of records."""
+    counters = state.counters
+    opts = state.domain_options(version, domain)
+    if t.kind == "options":
+        return _options_set(state, version, t, opts, buf, start, end)
+    ct = t.compiled
+    if not ct.is_flow:
+        n = ct.records_in(end - start) or 0
+        counters["records_not_flows"] += n
+        return n
+    try:
+        flows = ct.convert(buf, start, end, T, U, opts.rate, opts, domain)
+    except DecodeError:
+        counters["malformed_sets"] += 1
+        return 0
+    n = len(flows)
+    if ct.unknown:
+        counters["unknown_fields_skipped"] += ct.unknown * n
+    out.extend(flows)
+    return n
+
+
+def _options_set(state, version, t, opts, buf, start, end):
+    minimum = max(1, sum(1 if n == 0xFFFF else n for _p, _i, n in t.fields))
+    pos, n = start, 0
+    try:
+        while end - pos >= minimum:
+            raw, pos = walk_raw(t.fields, buf, pos, end)
+            apply_record(opts, version, t.fields, t.scope_count, raw)
+            n += 1
+    except DecodeError:
+        state.counters["malformed_sets"] += 1
+    state.counters["options_records"] += n
+    return n
+
+
+def split_sets(buf, pos, end, version, domain):
+    """[(set id, payload start, payload end)] for the sets in buf[pos:end]."""
+    sets = []
+    while end - pos >= 4:
+        set_id = (buf[pos] << 8) | buf[pos + 1]
+        length = (buf[pos + 2] << 8) | buf[pos + 3]
+        if length < 4 or pos + length > end:
+            raise DecodeError("set %d length %d does not fit the message" % (set_id, length),
+                              version, domain, set_id if set_id >= 256 else None)
+        sets.append((set_id, pos + 4, pos + length))
+        pos += length
+    return sets

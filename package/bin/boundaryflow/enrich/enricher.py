@@ -1,0 +1,287 @@
+"""The Enricher: everything enrichment knows about a flow, set in place in about a microsecond.
+
+Per-address facts (GeoIP, ASN, asset role/zone/name/tier, internal or not, threat match, packed
+bytes for Community ID, and the address's identity and job intervals) are computed once per
+address and cached in a bounded dict; the cache is dropped whenever a source reloads. Per-flow
+work is then a few dict lookups: direction, cluster_direction, app, plane, the time-valid
+user/job and Community ID.
+"""
+from __future__ import annotations
+
+import ipaddress
+import threading
+import time
+
+from ..lookups import CidrTable
+from . import apps
+from .community_id import CommunityId
+from .geoip import KIND_ASN, KIND_CITY, GeoDatabase
+from .local_lookups import ASSETS, IDENTITY, JOBS, WatchedLookup
+from .threat import ThreatIntel
+from .timed import TimedTable, merged, value_at
+
+AI_ROLES = frozenset(("gpu_node", "storage", "inference", "management"))
+
+
+class Enricher(object):
+    """``Enricher(cfg)``; ``enrich(flow)`` (oriented flow, in place); ``refresh(now)``; ``health()``."""
+
+    def __init__(self, cfg, geoip_mode=None, background=True):
+        self.cfg = cfg
+        en = cfg.enrichment
+        self._cache = {}
+        self._cache_max = en.cache_size
+        self._internal = CidrTable((net, True) for net in en.internal_networks)
+        self._apps = apps.load_app_ports()
+        self._cid = CommunityId().compute
+        self._inference_ports = cfg.detection.inference_ports
+        self._management_ports = cfg.detection.management_ports
+        self.geo_city = GeoDatabase(en.geoip_city_db, KIND_CITY, geoip_mode)
+        self.geo_asn = GeoDatabase(en.geoip_asn_db, KIND_ASN, geoip_mode)
+        self.lookups = {n: WatchedLookup(en.lookups_dir, n) for n in (ASSETS, IDENTITY, JOBS)}
+        self.threat = ThreatIntel(cfg)
+        self.identity_pollers = _identity_pollers(cfg)
+        self.maxmind = _maxmind_updater(cfg, self.geo_city, self.geo_asn)
+        self._identity = TimedTable()
+        self._background = background
+        self._worker = None
+        self._remote_changed = False
+        # counters for health(): flows, address-cache misses, per-address source hits
+        self.flows = self.misses = self.threat_flows = self.identity_flows = self.job_flows = 0
+        self._addr = {"external": 0, "geo": 0, "asn": 0, "asset": 0}
+        self._reload_local(0.0)
+
+    # -- per flow ---------------------------------------------------------------------------
+    def enrich(self, flow):
+        d = flow.__dict__
+        cache = self._cache
+        s = cache.get(flow.src_ip)
+        if s is None:
+            s = self._miss(flow.src_ip)
+        t = cache.get(flow.dest_ip)
+        if t is None:
+            t = self._miss(flow.dest_ip)
+        self.flows += 1
+        d.update(s[0])
+        d.update(t[1])
+        si, di = s[3], t[3]
+        if si is not di:
+            d["direction"] = "outbound" if si else "inbound"
+        sa, da = s[5], t[5]
+        if sa:
+            d["cluster_direction"] = "internal" if da else "egress"
+        elif da:
+            d["cluster_direction"] = "ingress"
+        threat = s[6] or t[6]
+        if threat is not None:
+            d["threat_match"], d["threat_source"], d["threat_category"] = threat
+            self.threat_flows += 1
+        if s[7] is not None or t[7] is not None:
+            self._users(flow, d, s[7], t[7])
+        if s[8] is not None or t[8] is not None:
+            self._job(flow, d, s[8], t[8])
+        proto, sp, dp = flow.protocol_number, flow.src_port, flow.dest_port
+        if flow.app is None:
+            app = self._apps.get((proto << 16) | dp) or self._apps.get((proto << 16) | sp)
+            if app is not None:
+                d["app"] = app
+        if sa or da:
+            d["plane"] = self._plane(flow, s[4], t[4], da, sa and not di, dp)
+        else:
+            d["plane"] = "other"
+        if s[2] and t[2]:
+            d["community_id"] = self._cid(s[2], t[2], proto, sp, dp, flow.icmp_type, flow.icmp_code)
+
+    def _plane(self, flow, src_role, dest_role, dest_ai, src_ai_to_external, dp):
+        if dest_role == "inference" and dp in self._inference_ports:
+            return "inference"
+        # storage <-> GPU: which way did the bulk of the bytes go? bytes_out = sent by src.
+        if src_role == "gpu_node" and dest_role == "storage":
+            return "ingestion" if flow.bytes_in >= flow.bytes_out else "checkpoint"
+        if src_role == "storage" and dest_role == "gpu_node":
+            return "ingestion" if flow.bytes_out >= flow.bytes_in else "checkpoint"
+        if dest_ai and dp in self._management_ports:
+            return "management"
+        if src_ai_to_external:
+            return "outbound"
+        return "other"
+
+    def _users(self, flow, d, src_iv, dest_iv):
+        t = flow.end
+        hit = False
+        if src_iv is not None and flow.src_user is None:
+            user = value_at(src_iv, t)
+            if user is not None:
+                d["src_user"] = user
+                hit = True
+        if dest_iv is not None and flow.dest_user is None:
+            user = value_at(dest_iv, t)
+            if user is not None:
+                d["dest_user"] = user
+                hit = True
+        if hit:
+            self.identity_flows += 1
+
+    def _job(self, flow, d, src_iv, dest_iv):
+        # a flow has one job: the initiator's when it runs one, else the responder's
+        job = value_at(src_iv, flow.end) if src_iv is not None else None
+        if job is None and dest_iv is not None:
+            job = value_at(dest_iv, flow.end)
+        if job is not None:
+            d["job"], d["namespace"] = job
+            self.job_flows += 1
+
+    # -- per address --------------------------------------------------------------------------
+    def _miss(self, ip):
+        self.misses += 1
+        if len(self._cache) >= self._cache_max:
+            self._cache.clear()      # bounded; refilling is cheap compared with an LRU per flow
+        entry = self._address(ip)
+        self._cache[ip] = entry
+        return entry
+
+    def _address(self, ip):
+        """(src_fields, dest_fields, packed, internal, role, is_ai, threat, users, jobs)."""
+        try:
+            addr = ipaddress.ip_address(ip)
+        except (ValueError, TypeError):
+            return ({}, {}, b"", False, None, False, None, None, None)
+        internal = self._internal.lookup(addr) is not None
+        fields = {"internal": internal}
+        asset = self.lookups[ASSETS].table.lookup(addr)
+        role = None
+        if asset:
+            self._addr["asset"] += 1
+            role = asset.get("role") or None
+            for k in ("role", "zone", "name", "tier"):
+                if asset.get(k):
+                    fields[k] = asset[k]
+        if addr.is_global:
+            self._addr["external"] += 1
+            geo = self.geo_city.lookup(ip)
+            if geo is not None:
+                self._addr["geo"] += 1
+                for k, v in zip(("country", "city", "lat", "lon"), geo):
+                    if v is not None:
+                        fields[k] = v
+            asn = self.geo_asn.lookup(ip)
+            if asn is not None:
+                self._addr["asn"] += 1
+                fields["asn"] = asn[0]
+                if asn[1]:
+                    fields["as_org"] = asn[1]
+        threat = self.threat.lookup(addr)
+        if threat is not None:
+            threat = (ip, threat[0], threat[1])
+        return ({"src_" + k: v for k, v in fields.items()},
+                {"dest_" + k: v for k, v in fields.items()},
+                addr.packed, internal, role, role in AI_ROLES, threat,
+                self._identity.get(ip), self.lookups[JOBS].table.get(ip))
+
+    # -- periodic -----------------------------------------------------------------------------
+    def refresh(self, now=None, wait=False):
+        """Reload changed files now; run network refreshes (remote feeds, identity pollers, MaxMind
+        download) in a background thread so a slow server never stalls the collector, and apply
+        their results on a later call (``wait=True``: run them here and apply right away).
+        Returns True when enrichment data changed (the address cache was dropped)."""
+        now = time.time() if now is None else now
+        changed = self._reload_local(now)
+        self._start_remote(now, wait)
+        if self._remote_changed:
+            self._remote_changed = False
+            self._apply_remote()
+            changed = True
+        if changed:
+            self._cache.clear()
+        return changed
+
+    def _reload_local(self, now):
+        changed = False
+        for name, lk in self.lookups.items():
+            if lk.reload_if_changed():
+                changed = True
+                if name == IDENTITY:
+                    self._rebuild_identity()
+        changed = self.geo_city.reload_if_changed() or changed
+        changed = self.geo_asn.reload_if_changed() or changed
+        return self.threat.refresh_local(now) or changed
+
+    def _apply_remote(self):
+        self.threat.rebuild()
+        self._rebuild_identity()
+        self.geo_city.reload_if_changed()
+        self.geo_asn.reload_if_changed()
+
+    def _start_remote(self, now, wait):
+        if self._worker is not None and self._worker.is_alive():
+            if not wait:
+                return
+            self._worker.join()
+        tasks = self.threat.remote_due(now) + [p for p in self.identity_pollers if p.due(now)]
+        if self.maxmind is not None and self.maxmind.due(now):
+            tasks.append(self.maxmind)
+        if not tasks:
+            return
+
+        def run():
+            changed = False
+            for task in tasks:
+                try:
+                    changed = task.refresh(now) or changed
+                except Exception as e:        # a task must never kill the collector
+                    task.status = "error: %s: %s" % (type(e).__name__, e)
+            if changed:
+                self._remote_changed = True
+
+        if wait or not self._background:
+            run()
+        else:
+            self._worker = threading.Thread(target=run, name="boundaryflow-enrich-refresh", daemon=True)
+            self._worker.start()
+
+    def _rebuild_identity(self):
+        tables = [self.lookups[IDENTITY].table] + [p.table for p in self.identity_pollers]
+        self._identity = merged(*tables) if len(tables) > 1 else tables[0]
+
+    def health(self):
+        flows = self.flows
+        looked_up = 2 * flows
+        ext = self._addr["external"]
+        out = {
+            "enrich_flows": flows,
+            "enrich_cache_hit_rate": round(1.0 - self.misses / looked_up, 4) if looked_up else None,
+            "enrich_cached_addresses": len(self._cache),
+            "enrich_geo_hit_rate": round(self._addr["geo"] / ext, 4) if ext and self.geo_city.active else None,
+            "enrich_asn_hit_rate": round(self._addr["asn"] / ext, 4) if ext and self.geo_asn.active else None,
+            "enrich_asset_hit_rate": round(self._addr["asset"] / self.misses, 4) if self.misses else None,
+            "enrich_threat_match_rate": round(self.threat_flows / flows, 6) if flows else None,
+            "enrich_identity_hit_rate": round(self.identity_flows / flows, 4) if flows else None,
+            "enrich_job_hit_rate": round(self.job_flows / flows, 4) if flows else None,
+            "geoip_city": self.geo_city.status,
+            "geoip_asn": self.geo_asn.status,
+            "assets": self.lookups[ASSETS].status,
+            "identity": self.lookups[IDENTITY].status,
+            "jobs": self.lookups[JOBS].status,
+        }
+        out.update(self.threat.health())
+        for p in self.identity_pollers:
+            out["identity_poller:" + p.name] = p.status
+        if self.maxmind is not None:
+            out["maxmind_download"] = self.maxmind.status
+        return out
+
+    def close(self):
+        if self._worker is not None:
+            self._worker.join(timeout=5)
+        self.geo_city.close()
+        self.geo_asn.close()
+
+
+def _identity_pollers(cfg):
+    from .identity_pollers import configured_pollers
+    return configured_pollers(cfg)
+
+
+def _maxmind_updater(cfg, city, asn):
+    from .maxmind import configured_updater
+    return configured_updater(cfg, city, asn)

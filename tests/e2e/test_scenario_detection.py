@@ -1,0 +1,128 @@
+"""Detection quality on the synthetic AI cluster: the engine replays scenarios (real IPFIX through
+the full pipeline) and is scored against their ground truth - precision and recall per signature
+>= 0.95 over several seeds, and not a single finding on an attack-free multi-day run."""
+import json
+import os
+import socket
+import threading
+import time
+
+import pytest
+
+from boundaryflow.scenario.generate import generate
+from boundaryflow.scenario.ipfix_export import IpfixExporter
+from boundaryflow.scenario.replay import engine_config, maxmind_test_dbs, replay_scenario
+from boundaryflow.scenario.score import combine, score, table
+
+try:
+    from boundaryflow.pipeline import Collector, Pipeline  # noqa: F401
+    from boundaryflow.detect import DetectionEngine  # noqa: F401
+    from boundaryflow.sinks import make_sink
+    MISSING = None
+except ImportError as e:       # the engine is written in parallel; say what is missing
+    MISSING = "engine not complete yet: %s" % e
+
+pytestmark = pytest.mark.skipif(MISSING is not None, reason=MISSING or "")
+SEEDS = (1, 2, 3)
+SCALE = 0.5        # benign rates; attacks are unscaled
+TARGET = 0.95
+
+
+def findings_of(path):
+    out = []
+    with open(path) as fh:
+        for line in fh:
+            env = json.loads(line)
+            if env["sourcetype"] == "boundaryflow:finding":
+                out.append(env)
+    return out
+
+
+def run(sc, work):
+    cfg = engine_config(sc, str(work))
+    sink = make_sink(cfg)
+    try:
+        pipe = replay_scenario(sc, cfg, sink)
+    finally:
+        sink.close()
+    return pipe, findings_of(cfg.output.path)
+
+
+@pytest.fixture(scope="module")
+def seed_runs(tmp_path_factory):
+    if not maxmind_test_dbs()[0]:
+        pytest.skip("MaxMind test databases absent (scripts/fetch_test_data.sh): inference_new_geo needs them")
+    runs = []
+    for seed in SEEDS:
+        sc = generate(seed=seed, days=2, learning_days=1, scale=SCALE)
+        pipe, found = run(sc, tmp_path_factory.mktemp("seed%d" % seed))
+        runs.append((sc, pipe, found))
+    return runs
+
+
+def test_every_record_reaches_the_detectors(seed_runs):
+    for sc, pipe, _found in seed_runs:
+        c = pipe.counters()
+        assert c["flows_in"] == len(sc.records)
+        assert c.get("decode_errors", 0) == 0 and c.get("late_records", 0) == 0
+
+
+def test_precision_and_recall_per_signature(seed_runs):
+    pooled = combine([score(found, sc.truth) for sc, _pipe, found in seed_runs])
+    report = table(pooled)
+    print("\n" + report)
+    assert len(pooled) == 11, report
+    bad = {sig: e for sig, e in pooled.items() if e["precision"] < TARGET or e["recall"] < TARGET}
+    details = "\n".join("%s: false=%s missed=%s" % (s, e["false"][:3], e["missed"][:3]) for s, e in bad.items())
+    assert not bad, report + "\n" + details
+
+
+def test_findings_carry_evidence_an_analyst_can_verify(seed_runs):
+    for _sc, _pipe, found in seed_runs:
+        for env in found:
+            ev = env["event"]
+            assert ev["evidence"] and ev["severity"] and ev["signature_id"], ev
+            if ev["signature"] in ("exfil_burst", "exfil_low_and_slow"):
+                assert ev["evidence"]["bytes_out"] >= ev["evidence"]["threshold_bytes"]
+
+
+def test_attack_free_days_raise_nothing(tmp_path):
+    if not maxmind_test_dbs()[0]:
+        pytest.skip("MaxMind test databases absent (scripts/fetch_test_data.sh)")
+    sc = generate(seed=9, days=3, learning_days=1, attacks=False, scale=SCALE)
+    assert sc.near_misses
+    pipe, found = run(sc, tmp_path)
+    assert pipe.counters()["flows_in"] == len(sc.records)
+    assert found == [], [(e["event"]["signature"], e["event"]["src"], e["event"]["dest"]) for e in found]
+
+
+def test_detection_over_real_udp(tmp_path):
+    """The same scenario through a live Collector: IPFIX datagrams over loopback UDP."""
+    sc = generate(seed=4, days=2, learning_days=1, scale=0.3)
+    probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    probe.bind(("127.0.0.1", 0))
+    port = probe.getsockname()[1]
+    probe.close()
+    cfg = engine_config(sc, str(tmp_path), listen="127.0.0.1:%d" % port)
+    sink = make_sink(cfg)
+    collector = Collector(cfg, sink)
+    collector.bind()
+    stop = threading.Event()
+    thread = threading.Thread(target=collector.run, args=(stop,), daemon=True)
+    thread.start()
+    try:
+        with IpfixExporter(("127.0.0.1", port), rate=4000) as exp:
+            sent = exp.send(sc.records)
+        deadline = time.time() + 90
+        while collector.pipeline.totals["datagrams"] < sent and time.time() < deadline:
+            time.sleep(0.1)
+    finally:
+        stop.set()
+        thread.join(60)
+        sink.close()
+    assert collector.pipeline.totals["datagrams"] == sent
+    assert collector.pipeline.counters()["flows_in"] == len(sc.records)
+    s = score(findings_of(cfg.output.path), sc.truth)
+    tp = sum(e["tp"] for e in s.values())
+    fp = sum(e["fp"] for e in s.values())
+    assert tp >= TARGET * len(sc.truth) and fp <= (1 - TARGET) * (tp + fp), table(s)
