@@ -12,7 +12,6 @@ set -euo pipefail
 cd "$(dirname "$0")"
 ROOT=$PWD
 VENV=$ROOT/.venv
-export PYTHONDONTWRITEBYTECODE=1
 
 # Debian packages: real exporters and independent decoders for tests, node for dashboards.
 APT_PACKAGES="python3 python3-venv python3-dev gcc softflowd pmacct nfdump tshark tcpdump iproute2 nodejs npm"

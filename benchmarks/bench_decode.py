@@ -136,6 +136,35 @@ def struct_floor(datagrams):
     return run
 
 
+def capture_counts(paths):
+    """Flows each decoder gets out of real exporter captures (tests/golden/captures)."""
+    from boundaryflow import pcap
+    try:
+        import netflow
+    except ImportError:
+        netflow = None
+    rows = []
+    for path in paths:
+        datagrams = list(pcap.read_udp(path))
+        if not datagrams:
+            continue
+        states, ours_n, base_n, base_err = {}, 0, 0, 0
+        templates = {}
+        for arrival, exporter, _port, payload in datagrams:
+            try:
+                ours_n += len(decode(payload, states.setdefault(exporter, ExporterState()), arrival))
+            except Exception:
+                pass
+            if netflow is not None:
+                try:
+                    pkt = netflow.parse_packet(payload, templates.setdefault(exporter, {"netflow": {}, "ipfix": {}}))
+                    base_n += len(pkt.flows)
+                except Exception:
+                    base_err += 1
+        rows.append((os.path.basename(path), len(datagrams), ours_n, base_n if netflow else None, base_err))
+    return rows
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--seconds", type=float, default=1.0, help="CPU seconds per measurement")
@@ -157,6 +186,14 @@ def main(argv=None):
         print("| %s | %s | %s | %s |" % (name, "{:,.0f}".format(a), "{:,.0f}".format(b) if b else "n/a",
                                           "%.1fx" % (a / b) if b else "n/a"))
     print("(context: struct.iter_unpack alone over the v9 data sets: {:,.0f} tuples/CPU-s)".format(floor))
+    import glob
+    captures = sorted(glob.glob(os.path.join(os.path.dirname(HERE), "tests", "golden", "captures", "*.pcap*")))
+    counts = capture_counts(captures)
+    if counts:
+        print("\n| capture (real exporter) | datagrams | boundaryflow flows | netflow 0.12 flows | netflow errors |")
+        print("|---|---:|---:|---:|---:|")
+        for name, n, a, b, err in counts:
+            print("| %s | %d | %d | %s | %d |" % (name, n, a, "n/a" if b is None else b, err))
     return rows
 
 

@@ -92,19 +92,34 @@ def make_flows(n, rng, external):
 
 
 BATCH = 10000
+# CPU time of this thread, not wall time: the machine is shared, and other processes' time slices
+# must not count. Contention still slows the CPU itself (shared caches), hence the calibration row.
+clock = time.thread_time
 
 
 def _best(fn, flows):
-    """us per flow: the best batch of BATCH flows (the machine is shared; the minimum is the
-    least disturbed measurement). Each flow is processed exactly once."""
+    """us per flow: the best batch of BATCH flows (the least disturbed measurement).
+    Each flow is processed exactly once."""
     best = None
     for i in range(0, len(flows), BATCH):
         batch = flows[i:i + BATCH]
-        t0 = time.perf_counter()
+        t0 = clock()
         for f in batch:
             fn(f)
-        us = (time.perf_counter() - t0) / len(batch) * 1e6
+        us = (clock() - t0) / len(batch) * 1e6
         best = us if best is None else min(best, us)
+    return best
+
+
+def calibration_ns():
+    """ns per `dict.get` in a loop: ~25-30 ns on an idle core of this machine kind."""
+    d, best = {"10.1.2.3": 1}, None
+    for _ in range(5):
+        t0 = clock()
+        for _i in range(200000):
+            d.get("10.1.2.3")
+        ns = (clock() - t0) / 200000 * 1e9
+        best = ns if best is None else min(best, ns)
     return best
 
 
@@ -145,18 +160,30 @@ def run(n_flows=200000, n_external=20000, n_threat=2000, seed=7):
         flows = make_flows(n_flows, rng, external)
         base = loop_overhead(flows)
         cold = measure(enricher, flows)                      # first pass: fills the cache
-        h0 = enricher.health()
-        # steady state: new flows over the same address population
+        after_cold = (enricher.flows, enricher.misses)
+        # steady state: new flows over the same address population (the Zipf tail still misses)
         warm_flows = make_flows(n_flows, random.Random(seed + 1), external)
-        h0 = enricher.health()
         warm = measure(enricher, warm_flows)
-        h = enricher.health()
+        after_warm = (enricher.flows, enricher.misses)
+        health = enricher.health()
+        # the per-flow path alone: every address already cached
+        hot_flows = make_flows(n_flows, random.Random(seed + 2), external)
+        for f in hot_flows:
+            for ip in (f.src_ip, f.dest_ip):
+                if ip not in enricher._cache:
+                    enricher._miss(ip)
+        hot = measure(enricher, hot_flows)
         enricher.close()
     cid = community_id_only(flows)
-    rows.append(("full enrichment, first pass (cold cache)", cold - base, h0["enrich_cache_hit_rate"]))
-    rows.append(("full enrichment, steady state", warm - base, h["enrich_cache_hit_rate"]))
+
+    def hit_rate(before, after):
+        return 1.0 - (after[1] - before[1]) / (2.0 * (after[0] - before[0]))
+
+    rows.append(("full enrichment, first pass (cold cache)", cold - base, hit_rate((0, 0), after_cold)))
+    rows.append(("full enrichment, steady state (new flows)", warm - base, hit_rate(after_cold, after_warm)))
+    rows.append(("per-flow path only (all addresses cached)", hot - base, 1.0))
     rows.append(("  of which Community ID (hashlib)", cid, None))
-    return rows, h, have_geo
+    return rows, health, have_geo
 
 
 def main(argv=None):
@@ -171,7 +198,9 @@ def main(argv=None):
     print("%-44s %12s %16s" % ("case", "us/flow", "cache hit rate"))
     for name, us, hit in rows:
         print("%-44s %12.3f %16s" % (name, us, "" if hit is None else "%.4f" % hit))
-    print("target: <= 1.5 us/flow added by full enrichment (steady state)")
+    print("target: <= 1.5 us/flow added by full enrichment (steady state, idle core)")
+    print("calibration: dict.get loop %.1f ns on this run (idle core ~25-30 ns; scale the rows by "
+          "that ratio when the machine is busy)" % calibration_ns())
     for k in ("enrich_cached_addresses", "enrich_asset_hit_rate", "enrich_geo_hit_rate", "enrich_asn_hit_rate",
               "enrich_threat_match_rate", "enrich_identity_hit_rate", "enrich_job_hit_rate"):
         print("  %-28s %s" % (k, health.get(k)))

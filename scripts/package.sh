@@ -3,7 +3,7 @@
 #   dist/TA_boundaryflow-<version>.tar.gz             full add-on: UDP collector input + engine + lib/
 #   dist/TA_boundaryflow-<version>-searchtier.tar.gz  knowledge objects, lookups and content only
 #                                                     (Splunk Cloud / search heads fed over HEC)
-# Usage: scripts/package.sh [--no-appinspect]
+# Usage: [PACKAGE_OUT=DIR] scripts/package.sh [--no-appinspect]
 # Tools live in their own venvs under .cache/venvs (their pins clash with the dev .venv); this
 # script creates them, so a fresh machine needs only python3 (and python3.9 if present, see below).
 # Exit status: non-zero when a build fails or AppInspect reports an unexpected failure.
@@ -17,6 +17,9 @@ APPINSPECT_PIN="splunk-appinspect==4.3.1"
 FULL_ALLOWED_FAILURES="check_for_python_udp_network_communications"
 RUN_APPINSPECT=1
 [ "${1:-}" = "--no-appinspect" ] && RUN_APPINSPECT=0
+# Where output/, build/ and dist/ go (tests build into a temporary directory).
+OUT=${PACKAGE_OUT:-$ROOT}
+mkdir -p "$OUT"
 
 VERSION=$(python3 -c 'import json; print(json.load(open("globalConfig.json"))["meta"]["version"])')
 
@@ -55,8 +58,8 @@ else
   LIB_PYTHON=$VENVS/ucc/bin/python
 fi
 
-STAGE=$ROOT/build/stage
-rm -rf "$STAGE" && mkdir -p "$STAGE/full" "$STAGE/searchtier" "$ROOT/dist" "$ROOT/build/appinspect"
+STAGE=$OUT/build/stage
+rm -rf "$STAGE" && mkdir -p "$STAGE/full" "$STAGE/searchtier" "$OUT/dist" "$OUT/build/appinspect"
 
 # Full: the source as it is, without local build debris.
 copy_source() {
@@ -86,38 +89,38 @@ UCC=$VENVS/ucc/bin/ucc-gen
 # build (maxminddb falls back to its pure-Python reader), so no single-platform binary ships.
 PIP_FLAGS="--no-compile --prefer-binary --ignore-installed --no-binary=charset-normalizer"
 echo "==> ucc-gen build (full) $VERSION"
-rm -rf "$ROOT/output"
+rm -rf "$OUT/output"
 "$UCC" build --source "$STAGE/full/package" --config "$STAGE/full/globalConfig.json" \
   --ta-version "$VERSION" --pip-version 25.3 --python-binary-name "$LIB_PYTHON" --pip-custom-flag="$PIP_FLAGS" \
-  -o "$ROOT/output" > "$ROOT/build/ucc-full.log" 2>&1 || { tail -40 "$ROOT/build/ucc-full.log"; exit 1; }
-rm -f "$ROOT"/output/TA_boundaryflow/lib/maxminddb/extension*.so
-if find "$ROOT/output/TA_boundaryflow/lib" -name '*.so' -o -name '*.pyd' | grep -q .; then
+  -o "$OUT/output" > "$OUT/build/ucc-full.log" 2>&1 || { tail -40 "$OUT/build/ucc-full.log"; exit 1; }
+rm -f "$OUT"/output/TA_boundaryflow/lib/maxminddb/extension*.so
+if find "$OUT/output/TA_boundaryflow/lib" -name '*.so' -o -name '*.pyd' | grep -q .; then
   echo "ERROR: platform-specific binaries in lib/:" >&2
-  find "$ROOT/output/TA_boundaryflow/lib" -name '*.so' -o -name '*.pyd' >&2; exit 1
+  find "$OUT/output/TA_boundaryflow/lib" -name '*.so' -o -name '*.pyd' >&2; exit 1
 fi
 echo "==> ucc-gen build (searchtier)"
-rm -rf "$ROOT/build/searchtier"
-"$UCC" build --source "$ST" --config "$STAGE/searchtier/globalConfig.json" --ta-version "$VERSION" -o "$ROOT/build/searchtier" \
-  > "$ROOT/build/ucc-searchtier.log" 2>&1 || { tail -40 "$ROOT/build/ucc-searchtier.log"; exit 1; }
+rm -rf "$OUT/build/searchtier"
+"$UCC" build --source "$ST" --config "$STAGE/searchtier/globalConfig.json" --ta-version "$VERSION" -o "$OUT/build/searchtier" \
+  > "$OUT/build/ucc-searchtier.log" 2>&1 || { tail -40 "$OUT/build/ucc-searchtier.log"; exit 1; }
 # ucc-gen adds a UI-less app's boilerplate only; make sure nothing that collects slipped in.
-if [ -d "$ROOT/build/searchtier/TA_boundaryflow/bin" ] || [ -d "$ROOT/build/searchtier/TA_boundaryflow/lib" ]; then
+if [ -d "$OUT/build/searchtier/TA_boundaryflow/bin" ] || [ -d "$OUT/build/searchtier/TA_boundaryflow/lib" ]; then
   echo "ERROR: searchtier build contains bin/ or lib/" >&2; exit 1
 fi
 
 echo "==> ucc-gen package"
-FULL_TGZ=$ROOT/dist/TA_boundaryflow-$VERSION.tar.gz
-ST_TGZ=$ROOT/dist/TA_boundaryflow-$VERSION-searchtier.tar.gz
+FULL_TGZ=$OUT/dist/TA_boundaryflow-$VERSION.tar.gz
+ST_TGZ=$OUT/dist/TA_boundaryflow-$VERSION-searchtier.tar.gz
 rm -f "$FULL_TGZ" "$ST_TGZ"
-"$UCC" package --path "$ROOT/output/TA_boundaryflow" -o "$ROOT/dist" > "$ROOT/build/ucc-package.log" 2>&1
-mkdir -p "$ROOT/build/searchtier-dist" && rm -f "$ROOT/build/searchtier-dist"/*
-"$UCC" package --path "$ROOT/build/searchtier/TA_boundaryflow" -o "$ROOT/build/searchtier-dist" >> "$ROOT/build/ucc-package.log" 2>&1
-mv "$ROOT/build/searchtier-dist/TA_boundaryflow-$VERSION.tar.gz" "$ST_TGZ"
+"$UCC" package --path "$OUT/output/TA_boundaryflow" -o "$OUT/dist" > "$OUT/build/ucc-package.log" 2>&1
+mkdir -p "$OUT/build/searchtier-dist" && rm -f "$OUT/build/searchtier-dist"/*
+"$UCC" package --path "$OUT/build/searchtier/TA_boundaryflow" -o "$OUT/build/searchtier-dist" >> "$OUT/build/ucc-package.log" 2>&1
+mv "$OUT/build/searchtier-dist/TA_boundaryflow-$VERSION.tar.gz" "$ST_TGZ"
 ls -l "$FULL_TGZ" "$ST_TGZ"
 
 [ "$RUN_APPINSPECT" = 1 ] || exit 0
 venv appinspect python3 "$APPINSPECT_PIN"
 AI=$VENVS/appinspect/bin/splunk-appinspect
-REPORTS=$ROOT/build/appinspect
+REPORTS=$OUT/build/appinspect
 echo "==> AppInspect (precert) full add-on"
 "$AI" inspect "$FULL_TGZ" --mode precert --data-format json --output-file "$REPORTS/full.json" > "$REPORTS/full.log" 2>&1 || true
 echo "==> AppInspect (precert, cloud tags) search tier"

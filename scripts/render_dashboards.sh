@@ -35,9 +35,10 @@ fi
 
 "$PY" "$DASH/preview/build_pages.py" "$EVENTS" "$LOOKUPS" "$WORK/pages" > "$WORK/pages.txt"
 while read -r stem width height; do
-  # The page is as tall as the layout plus the dashboard header; virtual time lets charts settle.
-  "$CHROMIUM" --headless --no-sandbox --disable-gpu --hide-scrollbars --force-device-scale-factor=1 \
-    --window-size="$width,$((height + 90))" --virtual-time-budget=8000 \
+  # The page is as tall as the layout; virtual time lets the charts settle. No --disable-gpu: the
+  # map visualization draws with WebGL, which headless chromium provides through SwiftShader.
+  "$CHROMIUM" --headless --no-sandbox --enable-unsafe-swiftshader --hide-scrollbars --force-device-scale-factor=1 \
+    --window-size="$width,$((height + 16))" --virtual-time-budget=8000 \
     --screenshot="$OUT/$stem.png" "file://$WORK/pages/$stem.html" >/dev/null 2>&1
   echo "rendered $OUT/$stem.png"
 done < "$WORK/pages.txt"

@@ -18,6 +18,9 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 CONTENT = ROOT / "content"
 APP_LOOKUPS = ROOT / "package" / "lookups"
 
+CONTENTCTL_VERSION = "5.6.2"
+VENV = ROOT / ".cache" / "venvs" / "contentctl"
+
 _CONFIG = """\
 path: .
 app:
@@ -62,9 +65,10 @@ def build(dest, contentctl_templates=None):
     for macro in yaml.safe_load((CONTENT / "macros.yml").read_text()):
         (dest / "macros" / (macro["name"] + ".yml")).write_text(yaml.safe_dump(macro, sort_keys=False))
     for path in sorted(APP_LOOKUPS.glob("*.csv")):
-        shutil.copy(path, dest / "lookups" / path.name)
-        with open(path, newline="") as fh:
-            header = next(csv.reader(fh), [])
+        # The app's CSVs carry '#' instruction lines for admins; contentctl wants plain CSV.
+        lines = [ln for ln in path.read_text().splitlines(True) if ln.strip() and not ln.startswith("#")]
+        (dest / "lookups" / path.name).write_text("".join(lines))
+        header = next(csv.reader(lines), [])
         definition = {"name": path.stem, "id": str(uuid.uuid5(uuid.NAMESPACE_URL, path.name)),
                       "lookup_type": "csv", "date": "2026-11-25", "version": 1,
                       "author": "Boundary Flow project",
@@ -73,6 +77,17 @@ def build(dest, contentctl_templates=None):
             definition["match_type"] = ["CIDR(cidr)"]
         (dest / "lookups" / (path.stem + ".yml")).write_text(yaml.safe_dump(definition, sort_keys=False))
     return dest
+
+
+def ensure_contentctl():
+    """contentctl's executable, installed (pinned) into its own venv under .cache on first use:
+    its dependencies (pydantic 2, splunk-sdk ...) must not mix with the project's .venv."""
+    exe = VENV / "bin" / "contentctl"
+    if not exe.exists():
+        subprocess.run(["python3", "-m", "venv", str(VENV)], check=True)
+        subprocess.run([str(VENV / "bin" / "python"), "-m", "pip", "install", "-q",
+                        "contentctl==%s" % CONTENTCTL_VERSION], check=True)
+    return exe
 
 
 def templates_dir(contentctl):

@@ -352,6 +352,7 @@ class Checker(object):
         target = [w for w in rest.split() if "=" not in w][0]
         if target not in self.lookups and not target.endswith(".csv"):
             raise SplError("outputlookup target %r is neither a lookup definition nor a .csv file" % target)
+        self.used_lookups.add(target)
         if target in self.lookups and self.lookups[target]:
             missing = set(self.lookups[target]) - fields.names
             if missing:

@@ -97,7 +97,7 @@ def build_mapping(input_name, input_item, settings=None, accounts=None, feeds=No
     out["source"] = input_name
     if out["sink"] == "splunk":
         out["path"] = "-"
-        if input_item.get("index"):
+        if input_item.get("index") and input_item["index"] != "default":   # "default": splunkd decides
             out["index"] = input_item["index"]
     host = input_item.get("host")
     if host and host != "$decideOnStartup":

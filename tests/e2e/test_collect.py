@@ -66,9 +66,11 @@ def test_bad_config_refused_at_start_naming_the_key(tmp_path):
 def test_two_workers_keep_each_exporter_on_one_worker(tmp_path):
     col = CollectorProcess(tmp_path, workers=2)
     exporters = ["127.0.0.%d" % i for i in range(2, 8)]
-    for ip in exporters:
-        for seq in range(5):       # a new source port per datagram: steering must use the address
-            col.send([v5_datagram([("10.1.0.5", "203.0.113.9", 40000 + seq, 443, 6, 1, 100, 0x02)], seq=seq)],
+    for n, ip in enumerate(exporters):
+        # distinct flows per exporter (identical ones would be removed as duplicate exports);
+        # a new source port per datagram: steering must use the address alone
+        for seq in range(5):
+            col.send([v5_datagram([("10.1.0.%d" % n, "203.0.113.9", 40000 + seq, 443, 6, 1, 100, 0x02)], seq=seq)],
                      src=ip)
     time.sleep(2.0)
     assert col.stop() == 0, col.log()

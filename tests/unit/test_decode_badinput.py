@@ -142,3 +142,12 @@ def test_random_bytes_with_valid_version_fields():
         except DecodeError:
             pass
     assert len(st.templates) <= 64 and st.pending_count() <= 32
+
+
+@pytest.mark.parametrize("wrap", [bytes, bytearray, memoryview])
+def test_bytes_like_inputs_decode_the_same(wrap):
+    ref, got = ExporterState(), ExporterState()
+    for data in good_datagrams():
+        a = [f.__dict__ for f in decode(data, ref, 1.0)]
+        b = [f.__dict__ for f in decode(wrap(bytearray(data)), got, 1.0)]
+        assert a == b and a

@@ -186,3 +186,14 @@ def test_message_length_field_bounds_the_message():
     data = body + trailer          # header length excludes the trailer: trailer ignored
     assert decode(data, st, 1.0) == []
     assert struct.unpack("!H", data[2:4])[0] == len(body)
+
+
+def test_records_without_addresses_are_counted_and_keep_sequence_right():
+    st = ExporterState()
+    fields = [(0, 1, 8), (0, 82, V)]
+    recs = [B.encode_record(fields, [5, b"eth0"]), B.encode_record(fields, [6, b"eth10"])]
+    assert decode(B.ipfix([B.ipfix_template_set([(256, fields)]), B.data_set(256, recs)], seq=0),
+                  st, 1.0) == []
+    assert st.counters["records_not_flows"] == 2
+    decode(B.ipfix([B.data_set(256, recs[:1])], seq=2), st, 1.0)
+    assert st.counters["sequence_gaps"] == 0

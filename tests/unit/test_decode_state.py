@@ -99,3 +99,13 @@ def test_pending_older_than_ttl_is_dropped_when_template_comes():
     decode(B.v9([B.data_set(256, [REC])]), st, 0.0)
     assert decode(B.v9([B.v9_template_set([(256, BASIC)])], seq=1), st, 100.0) == []
     assert st.counters["pending_dropped"] == 1 and st.pending_count() == 0
+
+
+def test_templates_without_data_are_never_compiled():
+    from boundaryflow.decode import compiler
+    st = ExporterState()
+    before = len(compiler._cache)
+    tset = B.v9_template_set([(256 + i, [(8, 4), (12, 4)] + [(1, 4)] * (i + 40)) for i in range(30)])
+    decode(B.v9([tset]), st, 1.0)
+    assert len(st.templates) == 30
+    assert len(compiler._cache) == before

@@ -204,3 +204,13 @@ def test_pending_low_and_slow_survives_restart(tmp_path):
     e = reopen(e, tmp_path)
     slow = [f for f in e.advance(T0 + 3 * HOUR) if f.signature == "exfil_low_and_slow"]
     assert len(slow) == 1 and slow[0].time == T0 + 60 + 2 * MIN
+
+
+def test_state_round_trip_without_the_optional_orjson(tmp_path, monkeypatch):
+    from boundaryflow.detect import state
+    monkeypatch.setattr(state, "_orjson", None)
+    e = make_engine(tmp_path)
+    assert len(run(e, attack_mix(T0))) == 6
+    e = reopen(e, tmp_path)
+    assert e.health()["state_file"]["loaded"] is True
+    assert run(e, attack_mix(T0 + HOUR)) == []

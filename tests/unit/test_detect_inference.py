@@ -172,3 +172,24 @@ def test_baseline_survives_restart(tmp_path):
     t = ALIGNED + 2 * HOUR + 300
     assert of(busy(e, t, 60, 1), "inference_volume_spike") == []
     assert len(of(busy(e, t + 300, 61, 1), "inference_volume_spike")) == 1
+
+
+def test_operational_hours_follow_dst_fall_back(tmp_path):
+    e = make_engine(tmp_path, detection_timezone="America/New_York")
+    learn(e, at(2024, 10, 28, 15))
+    friday = access(end=at(2024, 11, 1, 11, 30))                  # 07:30 EDT: inside
+    monday = access(end=at(2024, 11, 4, 11, 30), sport=50001)     # 06:30 EST: off hours
+    monday_ok = access(end=at(2024, 11, 4, 12, 30), sport=50002)  # 07:30 EST: inside
+    got = run(e, [friday, monday, monday_ok])
+    off = of(got, "inference_off_hours")
+    assert [f.time for f in off] == [monday.end]
+    assert off[0].evidence["local_date"] == "2024-11-04" and off[0].evidence["timezone"] == "America/New_York"
+
+
+def test_several_operational_hours_items(tmp_path):
+    e = make_engine(tmp_path, detection_operational_hours="Mon-Fri 07:00-19:00; Sat 09:00-12:00")
+    learn(e, at(2023, 11, 13, 8))
+    sat_in, sat_out = access(end=at(2023, 11, 18, 10)), access(end=at(2023, 11, 18, 13), sport=2)
+    got = run(e, [sat_in, sat_out])
+    assert [f.time for f in of(got, "inference_off_hours")] == [sat_out.end]
+    assert of(got, "inference_off_hours")[0].evidence["operational_hours"] == "Mon-Fri 07:00-19:00; Sat 09:00-12:00"

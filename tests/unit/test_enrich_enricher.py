@@ -218,3 +218,13 @@ def test_event_carries_enrichment(enricher):
     for k, v in {"src_role": "gpu_node", "dest_role": "storage", "plane": "ingestion", "app": "nfs",
                  "cluster_direction": "internal", "job": "llama-pretrain", "dest_zone": "ai-storage"}.items():
         assert ev[k] == v
+
+
+@pytest.mark.parametrize("text,want", [
+    ("1767600000", T0), ("1767600000.5", T0 + 0.5), ("2026-01-05T08:00:00Z", T0),
+    ("2026-01-05T08:00:00.000Z", T0), ("2026-01-05T08:00:00.1234567Z", T0 + 0.123456),
+    ("2026-01-05T09:00:00+01:00", T0), ("2026-01-05 08:00:00", T0), ("2026-01-05T08:00:00.5", T0 + 0.5),
+])
+def test_time_formats(text, want):
+    from boundaryflow.enrich.timed import parse_time
+    assert parse_time(text) == pytest.approx(want, abs=1e-6)

@@ -150,3 +150,22 @@ def test_every_mode_is_lossless_for_bytes_packets_and_records(flows, mode, cap):
     rows.extend(red.flush(0, final=True))
     assert totals(rows) == totals(flows)
     assert red.counters["events_out"] == len(rows) and red.counters["open_keys"] == 0
+
+
+def test_tracked_request_and_reply_records_become_one_conversation():
+    from boundaryflow.track import Tracker
+    cfg = config.default()
+    tracker, red = Tracker(cfg), Reducer(cfg)
+    request = rec("10.0.0.5", 51000, "192.0.2.80", 443, out=(2000, 20), flags=SYN | ACK | PSH, start=1, end=30)
+    reply = rec("192.0.2.80", 443, "10.0.0.5", 51000, out=(90000, 70), flags=SYN | ACK | FIN, start=1, end=31)
+    request.oriented = reply.oriented = False
+    rows = []
+    for f in (reply, request):              # the reply's record may well arrive first
+        assert tracker.process(f)
+        rows.extend(red.add(f))
+    rows.extend(red.flush(60))
+    [row] = rows
+    ev = flow_event(row)
+    assert (ev["src"], ev["src_port"], ev["dest"], ev["dest_port"]) == ("10.0.0.5", 51000, "192.0.2.80", 443)
+    assert (ev["bytes_out"], ev["bytes_in"], ev["packets_out"], ev["packets_in"]) == (2000, 90000, 20, 70)
+    assert ev["flow_count"] == 2 and ev["tcp_flag"] == ["FIN", "SYN", "PSH", "ACK"]

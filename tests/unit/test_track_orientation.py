@@ -149,3 +149,9 @@ def test_icmp_echo_reply_is_oriented_to_the_pinger():
     assert unreachable.src_ip == "192.0.2.1"
     c = t.counters
     assert c["orient_icmp_type"] == 2 and c["orient_first_seen"] == 1
+
+
+def test_records_without_addresses_or_ports_do_not_break_tracking():
+    t = tracker()
+    f = rec(None, None, "10.0.0.1", 0, proto=0, out=(1, 1))
+    assert t.process(f) is True and f.oriented

@@ -139,5 +139,5 @@ class Collector(object):
             for s in self.sockets:
                 s.close()
             self.sockets = []
-            pipe.close()
+            pipe.close(final=False)
         return pipe

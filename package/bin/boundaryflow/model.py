@@ -152,38 +152,49 @@ _OPTIONAL_FIELDS = (
 )
 
 
+_OPTIONAL = frozenset(_OPTIONAL_FIELDS)
+_TCP_FLAGS = [tuple(n for bit, n in TCP_FLAG_NAMES if bits & bit) for bits in range(64)]
+_TRANSPORT = [transport_name(p) for p in range(256)]
+
+
 def flow_event(flow):
     """The ``boundaryflow:flow`` event body (CIM Network_Traffic names) for one record."""
-    proto = flow.protocol_number
-    transport = transport_name(proto)
-    is_icmp = proto in (PROTO_ICMP, PROTO_ICMPV6)
+    # Hot path (runs once per emitted event): read the instance dict directly and copy only the
+    # optional attributes this record actually has, instead of probing every optional name.
+    d = flow.__dict__
+    proto = d.get("protocol_number", 0)
+    transport = _TRANSPORT[proto] if 0 <= proto < 256 else str(proto)
+    b_in, b_out = d.get("bytes_in", 0), d.get("bytes_out", 0)
+    p_in, p_out = d.get("packets_in", 0), d.get("packets_out", 0)
+    src, dest, exporter = d.get("src_ip"), d.get("dest_ip"), d.get("exporter")
+    dest_port = d.get("dest_port", 0)
+    start, end = d.get("start", 0.0), d.get("end", 0.0)
     ev = {
-        "src": flow.src_ip, "src_ip": flow.src_ip, "src_port": flow.src_port,
-        "dest": flow.dest_ip, "dest_ip": flow.dest_ip, "dest_port": flow.dest_port,
+        "src": src, "src_ip": src, "src_port": d.get("src_port", 0),
+        "dest": dest, "dest_ip": dest, "dest_port": dest_port,
         "transport": transport,
-        "protocol": "icmp" if is_icmp else "ip",
-        "protocol_version": "ipv6" if flow.ip_version == 6 else "ipv4",
-        "bytes": flow.bytes_in + flow.bytes_out, "bytes_in": flow.bytes_in, "bytes_out": flow.bytes_out,
-        "packets": flow.packets_in + flow.packets_out, "packets_in": flow.packets_in,
-        "packets_out": flow.packets_out,
-        "action": flow.action or "allowed",
-        "app": flow.app or ("%s/%s" % (transport, flow.dest_port)),
-        "dvc": flow.exporter, "dvc_ip": flow.exporter, "exporter": flow.exporter,
-        "duration": round(flow.duration, 3),
-        "start_time": flow.start,
-        "sampling_rate": flow.sampling_rate,
-        "flow_count": flow.flow_count,
+        "protocol": "icmp" if transport == "icmp" else "ip",
+        "protocol_version": "ipv6" if d.get("ip_version") == 6 else "ipv4",
+        "bytes": b_in + b_out, "bytes_in": b_in, "bytes_out": b_out,
+        "packets": p_in + p_out, "packets_in": p_in, "packets_out": p_out,
+        "action": d.get("action") or "allowed",
+        "app": d.get("app") or "%s/%s" % (transport, dest_port),
+        "dvc": exporter, "dvc_ip": exporter, "exporter": exporter,
+        "duration": round(end - start, 3) if end > start else 0.0,
+        "start_time": start,
+        "sampling_rate": d.get("sampling_rate", 1),
+        "flow_count": d.get("flow_count", 1),
         "vendor_product": VENDOR_PRODUCT,
     }
     if proto == PROTO_TCP:
-        ev["tcp_flag"] = tcp_flag_names(flow.tcp_flags)
-    d = flow.__dict__
-    for name in _OPTIONAL_FIELDS:
-        v = d.get(name)
+        ev["tcp_flag"] = list(_TCP_FLAGS[d.get("tcp_flags", 0) & 0x3F])
+    for name in _OPTIONAL.intersection(d):
+        v = d[name]
         if v is not None:
             ev[name] = v
-    if flow.vendor:
-        for k, v in flow.vendor.items():
+    vendor = d.get("vendor")
+    if vendor:
+        for k, v in vendor.items():
             ev.setdefault(k, v)
     return ev
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import collections
 import logging
+import math
 import os
 import time
 
@@ -207,6 +208,7 @@ class Pipeline(object):
         rows = self.reducer.flush(flush_at)
         if rows:
             self._emit_flows(rows)
+        self.tracker.expire(self.watermark)
         c = self.cfg.collector
         if self._last_health is None:
             self._last_health = now
@@ -214,22 +216,28 @@ class Pipeline(object):
             self._last_health = now
             self._out.extend(self.health_events(now))
             self.enricher.refresh(now)
+        # State is saved on the wall clock: a replay covers days of event time in seconds.
+        wall = time.monotonic()
         if self._last_save is None:
-            self._last_save = now
-        elif now - self._last_save >= max(60.0, c.health_interval):
-            self._last_save = now
+            self._last_save = wall
+        elif wall - self._last_save >= max(60.0, c.health_interval):
+            self._last_save = wall
             self.save_state()
         self._write()
         if self.sink is not None:
             self.sink.flush()
 
-    def close(self, now=None):
-        """Flush every open interval and pending event, write a last health event, persist."""
+    def close(self, now=None, final=True):
+        """Flush every open interval and pending event, write a last health event, persist.
+
+        ``final``: the stream has ended (a replay, the demo), so detector windows still waiting for
+        more evidence are decided now. A live collector stopping for a restart passes False: its
+        windows stay open in the saved state and continue after the restart."""
         if self._closed:
             return
         self._closed = True
         now = time.time() if now is None else now
-        findings = self.detector.advance(self.watermark)
+        findings = self.detector.advance(math.inf if final else self.watermark)
         if findings:
             self._emit_findings(findings)
         rows = self.reducer.flush(max(self.watermark, now), final=True)
@@ -255,7 +263,7 @@ class Pipeline(object):
             state = self.states.get(ip)
             dc = dict(state.counters) if state is not None else {}
             ev = {"scope": "exporter", "exporter": ip, "worker": self.worker,
-                  "last_seen": st.last_seen, "silent_seconds": round(now - st.last_seen, 1) if st.last_seen else None,
+                  "last_seen": st.last_seen, "silent_seconds": round(max(0.0, now - st.last_seen), 1) if st.last_seen else None,
                   "datagrams": st.datagrams, "flows": st.flows, "decode_errors": st.decode_errors,
                   "template_misses": dc.get("template_misses", 0), "sequence_gaps": dc.get("sequence_gaps", 0),
                   "sequence_resets": dc.get("sequence_resets", 0), "duplicates": st.duplicates,
@@ -282,6 +290,7 @@ class Pipeline(object):
         total["enrichment"] = self.enricher.health()
         total["detection"] = self.detector.health()
         total["reduction"] = dict(getattr(self.reducer, "counters", {}))
+        total["tracking"] = dict(self.tracker.counters)
         if self.sink is not None:
             total["output"] = self.sink.health()
         events.append(envelope(now, SOURCETYPE_HEALTH, total, self.source, self.host, self.index))

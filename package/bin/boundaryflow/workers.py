@@ -103,8 +103,11 @@ def _worker_main(cfg, index, socks, lock, stop_evt):
     from .sinks import make_sink
     signal.signal(signal.SIGTERM, lambda *_: stop_evt.set())
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    cfg.collector = config_mod.Section("collector", dict(vars(cfg.collector),
-                                                         state_dir=os.path.join(cfg.collector.state_dir, "worker-%d" % index)))
+    # Each worker owns its state and HEC spool: two senders must never drain one spool.
+    state_dir = os.path.join(cfg.collector.state_dir, "worker-%d" % index)
+    cfg.collector = config_mod.Section("collector", dict(vars(cfg.collector), state_dir=state_dir))
+    spool = os.path.join(cfg.output.spool_dir, "worker-%d" % index) if cfg.output.spool_dir else ""
+    cfg.output = config_mod.Section("output", dict(vars(cfg.output), spool_dir=spool))
     sink = LockedSink(make_sink(cfg), lock)
     col = Collector(cfg, sink, worker=index)
     col.sockets = socks

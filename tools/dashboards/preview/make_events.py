@@ -5,7 +5,7 @@
 
 Generates the AI-cluster scenario (boundaryflow.scenario: a learning period, then attacks of every
 signature and benign near-misses), encodes its records as IPFIX into a pcap, and replays that
-capture through the real collector pipeline (`boundaryflow replay`, conversation reduction, JSONL
+capture through the real collector pipeline (`boundaryflow replay`, flow reduction, JSONL
 output). Writes OUT_DIR/events.jsonl, OUT_DIR/lookups/*.csv (the scenario's lookups) and
 OUT_DIR/scenario.json (start, end, seed). `boundaryflow demo` writes the same kind of events.
 """
@@ -48,7 +48,7 @@ def main(argv=None):
                "geoip_asn_db": str(mmdb / "GeoLite2-ASN-Test.mmdb")}
     mapping = sc.config_mapping(str(out / "lookups"), enrichment=geo,
                                 collector={"state_dir": str(out / "state")},
-                                reduction={"mode": "conversation"},
+                                reduction={"mode": "flow"},
                                 output={"sink": "jsonl", "path": str(out / "events.jsonl")})
     cp = configparser.ConfigParser(interpolation=None)
     cp.read_dict(mapping)

@@ -70,7 +70,8 @@ def _timechart(events, span, by, value, limit=8, agg="sum"):
     for b in range(start, end + span, span):
         row = {"_time": _time.strftime("%Y-%m-%dT%H:%M:%S", _time.gmtime(b))}
         for s in series:
-            row[s] = buckets[b].get(s, 0) if b in buckets else 0
+            # timechart leaves empty buckets null for max (a gap), 0 for sums
+            row[s] = buckets[b].get(s, None if agg == "max" else 0)
         rows.append(row)
     return table(["_time"] + series, rows)
 
@@ -183,15 +184,18 @@ def inference(ev):
         if e.get("src_country"):
             c["country"].add(e["src_country"])
     top = sorted(clients.items(), key=lambda kv: -kv[1]["requests"])[:10]
-    hour_ago = ev.now - 3600
-    base = collections.defaultdict(lambda: [0, 0])
+    day_ago = ev.now - 86400
+    base = collections.defaultdict(lambda: [0, 0, None])       # last 24h, before, first seen
     for e in inf:
-        base[_label(e, "dest")][0 if e["_time"] >= hour_ago else 1] += fc(e)
+        b = base[_label(e, "dest")]
+        b[0 if e["_time"] >= day_ago else 1] += fc(e)
+        b[2] = e["_time"] if b[2] is None else min(b[2], e["_time"])
     baseline_rows = []
-    for ep, (last, before) in sorted(base.items()):
-        per_hour = round(before / 167.0, 1)
-        baseline_rows.append({"endpoint": ep, "last_hour": last, "baseline_per_hour": per_hour,
-                              "ratio": round(last / per_hour, 2) if per_hour else None})
+    for ep, (last, before, first) in sorted(base.items()):
+        days = max(1.0, round((day_ago - first) / 86400.0, 1))
+        per_day = round(before / days)
+        baseline_rows.append({"endpoint": ep, "last_24h": last, "baseline_per_day": per_day,
+                              "ratio": round(last / float(per_day), 2) if per_day else None})
     return {
         "ds_inf_total": table(["requests"], [{"requests": sum(fc(e) for e in inf)}]),
         "ds_inf_sources": table(["sources"], [{"sources": len({e["src"] for e in inf})}]),
@@ -203,7 +207,7 @@ def inference(ev):
         "ds_inf_clients": table(["src", "user", "country", "requests", "MiB"], [
             {"src": ip, "user": ", ".join(sorted(c["user"])), "country": ", ".join(sorted(c["country"])),
              "requests": c["requests"], "MiB": round(c["bytes"] / 1048576.0, 1)} for ip, c in top]),
-        "ds_inf_baseline": table(["endpoint", "last_hour", "baseline_per_hour", "ratio"], baseline_rows),
+        "ds_inf_baseline": table(["endpoint", "last_24h", "baseline_per_day", "ratio"], baseline_rows),
     }
 
 

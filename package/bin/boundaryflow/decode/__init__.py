@@ -27,6 +27,11 @@ Details:
   the rest of the datagram still is), options_records, sflow_flow_samples,
   sflow_counter_samples, sflow_unparsed_headers.
 * ``state.sflow_counters``: {(agent address, ifIndex): latest generic interface counters}.
+* Times: event time = flow end (epoch float); a record without times gets the export time
+  (sFlow: the arrival time). ICMP type/code go to ``icmp_type``/``icmp_code``; with the v5/v9
+  convention (type*256+code in the destination port) ``dest_port`` is then set to 0.
+* Information elements and vendor fields come from ``data/ipfix_elements.csv`` and
+  ``data/vendor_fields.csv``; each template is compiled once (see ``compiler``).
 * ``detect_protocol(data)`` -> "netflow5" | "netflow9" | "ipfix" | "sflow5" | None.
 """
 from __future__ import annotations

@@ -61,9 +61,19 @@ class _Field(object):
     __slots__ = ("code", "length", "var", "attr", "element", "kind")
 
 
+def validate_template(fields):
+    """Raise TemplateError for a template no record can follow (cheap; no compilation)."""
+    if not fields or len(fields) > MAX_FIELDS:
+        raise TemplateError("template has %d fields (1..%d accepted)" % (len(fields), MAX_FIELDS))
+    fixed = sum(n for _p, _i, n in fields if n != VARIABLE)
+    if fixed > 65535:
+        raise TemplateError("template record longer than a datagram")
+    if fixed == 0 and all(n != VARIABLE for _p, _i, n in fields):
+        raise TemplateError("template records are zero bytes long")
+
+
 def _analyse(fields):
-    if len(fields) > MAX_FIELDS:
-        raise TemplateError("template has %d fields (limit %d)" % (len(fields), MAX_FIELDS))
+    validate_template(fields)
     out, unknown, fixed_total, variable = [], 0, 0, False
     for i, (pen, eid, length) in enumerate(fields):
         f = _Field()
@@ -81,10 +91,6 @@ def _analyse(fields):
                 f.var, f.attr, f.element, f.kind = "f%d" % i, el.attr, el, kind
         f.code = _struct_code(f)
         out.append(f)
-    if not variable and fixed_total == 0:
-        raise TemplateError("template records are zero bytes long")
-    if fixed_total > 65535:
-        raise TemplateError("template record longer than a datagram")
     return out, unknown, variable, fixed_total
 
 
@@ -133,7 +139,11 @@ _CONVERT = {"ip4": "V4[%s]", "ip6": "V6[%s]", "mac": "mac(%s)", "text": "text(%s
             "ntp": "ntp(%s)"}
 _ABS_TIME = {"dateTimeSeconds": "(%s * 1.0)", "dateTimeMilliseconds": "(%s * 0.001)",
              "dateTimeMicroseconds": "%s", "dateTimeNanoseconds": "%s"}
-_V9_UPTIME = "(T - (((U - %s + 2147483648) & 4294967295) - 2147483648) * 0.001)"
+# NetFlow v5/v9 sysUpTime ms -> epoch: B = boot time (export time - uptime). A stamp above the
+# header's uptime was taken before the 32-bit counter wrapped (or a hair in the future):
+# use the signed 32-bit distance then.
+_V9_UPTIME = ("(B + {v} * 0.001 if {v} <= U else "
+              "T - (((U - {v} + 2147483648) & 4294967295) - 2147483648) * 0.001)")
 _IPFIX_UPTIME = "((init + %s) * 0.001 if init is not None else T)"
 
 
@@ -141,6 +151,9 @@ def _convert(f):
     """Expression for a field's Python value."""
     template = _CONVERT[f.kind]
     return template % ((f.var,) * template.count("%s"))
+
+
+_SCALE = "<scaled>"   # replaced by " * rate", or by nothing in the loop used when rate == 1
 
 
 def _numeric(f):
@@ -215,7 +228,7 @@ def _generate(version, fields):
     for a in ("bytes_out", "packets_out", "bytes_in", "packets_in"):
         f = role.get(a) or role.get(a + "_total")
         if f is not None:
-            dict_items.append("'%s': %s * %s" % (a, _numeric(f), r))
+            dict_items.append("'%s': %s%s" % (a, _numeric(f), _SCALE if r == "rate" else " * r"))
     flags = [_numeric(role[a]) for a in ("tcp_flags", "reverse_tcp_flags") if a in role]
     if flags:   # a biflow's flags: both directions OR-ed (model.Flow.tcp_flags)
         dict_items.append("'tcp_flags': %s" % " | ".join(flags))
@@ -223,10 +236,11 @@ def _generate(version, fields):
     # -- times -------------------------------------------------------------------------------
     if version == "ipfix" and ("start_uptime" in role or "end_uptime" in role):
         if "sys_init_ms" in role:
-            body.append("init = %s" % role["sys_init_ms"].var)
+            body.append("init = %s" % _numeric(role["sys_init_ms"]))
         else:
             pre.append("init = opts.sys_init_ms")
-    uptime = _V9_UPTIME if version != "ipfix" else _IPFIX_UPTIME
+    if version != "ipfix" and ("start_uptime" in role or "end_uptime" in role):
+        pre.append("B = T - U * 0.001")
 
     def time_expr(which):
         f = role.get(which)
@@ -238,7 +252,9 @@ def _generate(version, fields):
             return "(T - %s * 1e-6)" % _numeric(f)
         f = role.get(which + "_uptime")
         if f is not None:
-            return uptime % _numeric(f)
+            if version == "ipfix":
+                return _IPFIX_UPTIME % _numeric(f)
+            return "(%s)" % _V9_UPTIME.format(v=_numeric(f))
         return None
 
     end = time_expr("end")
@@ -340,16 +356,24 @@ def _compile(version, fields):
     ns = _namespace(version, amap)
     if variable:
         ns["walk"] = _make_walker(analysed)
-        lines += ["    pos = start",
-                  "    while end - pos >= MINLEN:",
-                  "        %s, pos = walk(buf, pos, end)" % target]
         ns["MINLEN"] = ct.min_length
+        loop = ["pos = start",
+                "while end - pos >= MINLEN:",
+                "    %s, pos = walk(buf, pos, end)" % target]
     else:
         st = struct.Struct("!" + "".join(f.code for f in analysed))
         ns["iter_unpack"] = st.iter_unpack
-        lines += ["    n = (end - start) // %d" % fixed_total,
-                  "    for %s in iter_unpack(buf[start:start + n * %d]):" % (target, fixed_total)]
-    lines += ["        " + line for line in record]
+        loop = ["n = (end - start) // %d" % fixed_total,
+                "for %s in iter_unpack(buf[start:start + n * %d]):" % (target, fixed_total)]
+    loop += ["    " + line for line in record]
+    if any(_SCALE in line for line in loop):
+        # unsampled exports skip the multiplications (measurably cheaper per record)
+        lines.append("    if rate == 1:")
+        lines += ["        " + line.replace(_SCALE, "") for line in loop]
+        lines.append("    else:")
+        lines += ["        " + line.replace(_SCALE, " * rate") for line in loop]
+    else:
+        lines += ["    " + line for line in loop]
     lines.append("    return out")
     ct.source = "\n".join(lines)
     exec(compile(ct.source, "<template %s>" % version, "exec"), ns)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import deque
 
-from .compiler import TemplateError, compile_template
+from .compiler import TemplateError, compile_template, validate_template
 from .options import DomainOptions
 from .sequence import SequenceTracker
 
@@ -24,14 +24,23 @@ COUNTER_NAMES = (
 
 
 class Template(object):
-    __slots__ = ("kind", "fields", "scope_count", "compiled", "refreshed")
+    __slots__ = ("version", "kind", "fields", "scope_count", "_compiled", "refreshed")
 
-    def __init__(self, kind, fields, scope_count, compiled, refreshed):
+    def __init__(self, version, kind, fields, scope_count, refreshed):
+        self.version = version
         self.kind = kind                  # "data" | "options"
         self.fields = fields              # tuple of (pen, element id, length)
         self.scope_count = scope_count    # options templates: number of scope fields
-        self.compiled = compiled          # CompiledTemplate for data templates
         self.refreshed = refreshed        # arrival time it was last (re)announced
+        self._compiled = None
+
+    @property
+    def compiled(self):
+        """CompiledTemplate, built at first use: a flood of templates that never carry data
+        costs a validation each, not a compilation."""
+        if self._compiled is None:
+            self._compiled = compile_template(self.version, self.fields)
+        return self._compiled
 
 
 class Pending(object):
@@ -82,17 +91,12 @@ class ExporterState(object):
             if len(self.templates) >= self.max_templates:
                 self.counters["templates_rejected"] += 1
                 return False
-        compiled = None
-        if kind == "options" and not any(n for _p, _i, n in fields):
-            self.counters["templates_rejected"] += 1      # zero-length records
+        try:
+            validate_template(fields)
+        except TemplateError:
+            self.counters["templates_rejected"] += 1
             return False
-        if kind == "data":
-            try:
-                compiled = compile_template(version, fields)
-            except TemplateError:
-                self.counters["templates_rejected"] += 1
-                return False
-        self.templates[key] = Template(kind, fields, scope_count, compiled, arrival)
+        self.templates[key] = Template(version, kind, fields, scope_count, arrival)
         self.counters["templates_added"] += 1
         return True
 

@@ -65,7 +65,7 @@ def _decode_set(state, version, domain, tid, t, buf, start, end, T, U, out):
         return _options_set(state, version, t, opts, buf, start, end)
     ct = t.compiled
     if not ct.is_flow:
-        n = ct.records_in(end - start) or 0
+        n = _count_records(state, t, buf, start, end)
         counters["records_not_flows"] += n
         return n
     try:
@@ -80,16 +80,30 @@ def _decode_set(state, version, domain, tid, t, buf, start, end, T, U, out):
     return n
 
 
-def _options_set(state, version, t, opts, buf, start, end):
+def _raw_records(state, t, buf, start, end):
+    """Each record of a set as raw field bytes (slow path: options and non-flow templates)."""
     minimum = max(1, sum(1 if n == 0xFFFF else n for _p, _i, n in t.fields))
-    pos, n = start, 0
+    pos = start
     try:
         while end - pos >= minimum:
             raw, pos = walk_raw(t.fields, buf, pos, end)
-            apply_record(opts, version, t.fields, t.scope_count, raw)
-            n += 1
+            yield raw
     except DecodeError:
         state.counters["malformed_sets"] += 1
+
+
+def _count_records(state, t, buf, start, end):
+    n = t.compiled.records_in(end - start)
+    if n is None:
+        n = sum(1 for _ in _raw_records(state, t, buf, start, end))
+    return n
+
+
+def _options_set(state, version, t, opts, buf, start, end):
+    n = 0
+    for raw in _raw_records(state, t, buf, start, end):
+        apply_record(opts, version, t.fields, t.scope_count, raw)
+        n += 1
     state.counters["options_records"] += n
     return n
 

@@ -27,9 +27,12 @@ class OperationalHours(object):
         self.timezone = timezone or "UTC"
         self.tz = ZoneInfo(self.timezone)
         self._cache = {}
+        self._last_minute, self._last = None, None
 
     def check(self, t):
         minute = int(t // 60)
+        if minute == self._last_minute:      # records mostly arrive in time order
+            return self._last
         r = self._cache.get(minute)
         if r is None:
             local = datetime.fromtimestamp(minute * 60, self.tz)
@@ -37,6 +40,7 @@ class OperationalHours(object):
             if len(self._cache) >= _CACHE_CAP:
                 self._cache.clear()
             self._cache[minute] = r
+        self._last_minute, self._last = minute, r
         return r
 
     def local_time(self, t):

@@ -5,12 +5,29 @@ import json
 import os
 import tempfile
 
+try:                        # optional native speedup (10x on a large state); stdlib json otherwise
+    import orjson as _orjson
+except ImportError:         # pragma: no cover - depends on the environment
+    _orjson = None
+
+
+def _dumps(document):
+    if _orjson is not None:
+        return _orjson.dumps(document)
+    return json.dumps(document, separators=(",", ":"), allow_nan=False).encode("utf-8")
+
+
+def _loads(data):
+    if _orjson is not None:
+        return _orjson.loads(data)
+    return json.loads(data.decode("utf-8"))
+
 
 def save_json(path, document):
     """Write ``document`` to ``path`` so a crash leaves either the old or the new file. Returns bytes."""
     directory = os.path.dirname(os.path.abspath(path))
     os.makedirs(directory, exist_ok=True)
-    data = json.dumps(document, separators=(",", ":"), allow_nan=False).encode("utf-8")
+    data = _dumps(document)
     fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp", dir=directory)
     try:
         with os.fdopen(fd, "wb") as fh:
@@ -32,10 +49,10 @@ def load_json(path):
     ``<path>.corrupt`` (kept for inspection) and reported, and the engine starts fresh."""
     try:
         with open(path, "rb") as fh:
-            return json.loads(fh.read().decode("utf-8")), None
+            return _loads(fh.read()), None
     except FileNotFoundError:
         return None, None
-    except (OSError, ValueError) as e:
+    except (OSError, ValueError, UnicodeDecodeError) as e:
         try:
             os.replace(path, path + ".corrupt")
         except OSError:

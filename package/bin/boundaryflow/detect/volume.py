@@ -12,6 +12,7 @@ whole week, not only while busy. Busy-hour traffic then sits well inside mean + 
 clears it, and an endpoint that was idle or unknown during learning has mean = std = 0, so
 ``volume_spike_floor`` alone decides. Excluding empty buckets would make the mean of a
 rarely-used endpoint its busiest moments and hide floods in its quiet hours.
+Buckets are aligned to the epoch; the bucket in which learning ends still counts as learning.
 A spike fires at the record that pushes the current bucket over
 max(mean + sigma x std, factor x mean, floor); one finding per endpoint per hour.
 """

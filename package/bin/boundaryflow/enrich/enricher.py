@@ -156,7 +156,7 @@ class Enricher(object):
             for k in ("role", "zone", "name", "tier"):
                 if asset.get(k):
                     fields[k] = asset[k]
-        if addr.is_global:
+        if not internal and not addr.is_private:    # private/reserved ranges have no geo data
             self._addr["external"] += 1
             geo = self.geo_city.lookup(ip)
             if geo is not None:

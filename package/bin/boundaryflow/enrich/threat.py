@@ -15,6 +15,7 @@ from .feed_parsers import decode_body, parse_feed
 from .taxii import fetch_taxii
 
 LOOKUP_NAME = "boundaryflow_threat_intel.csv"
+RETRY_AFTER_FAILURE = 300.0     # a failed fetch is retried sooner than the feed's interval
 
 
 class _BearerAuth(object):
@@ -68,6 +69,7 @@ class Feed(object):
             return False
         except Exception as e:
             self.failures += 1
+            self.next_due = now + min(self.interval, RETRY_AFTER_FAILURE)
             keep = " (keeping %d indicators from the last good refresh)" % len(self.indicators) \
                 if self.indicators else ""
             self.status = "error: %s: %s%s" % (self._where(), http.describe_error(e), keep)

@@ -30,8 +30,10 @@ def parse_time(text, default=None):
     # Python 3.9's fromisoformat wants exactly 0, 3 or 6 fraction digits: normalise to 6.
     head, sep, frac = t.partition(".")
     if sep:
-        digits = "".join(c for c in frac if c.isdigit())
-        rest = frac[len(digits):]
+        n = 0
+        while n < len(frac) and frac[n].isdigit():
+            n += 1
+        digits, rest = frac[:n], frac[n:]
         t = head + "." + (digits + "000000")[:6] + rest
     dt = datetime.datetime.fromisoformat(t)
     if dt.tzinfo is None:

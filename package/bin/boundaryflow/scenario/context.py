@@ -161,10 +161,16 @@ class Builder(object):
                                      "time_first": min(c.start for c in conns),
                                      "time_last": max(c.end for c in conns)})
 
-    def records(self, active_timeout):
+    def records(self, active_timeout, export_jitter=0.0):
+        """Every connection's records in export order. A router's flow cache is scanned
+        periodically, so a record leaves up to ``export_jitter`` seconds after it ended: records
+        arrive slightly out of end-time order, as they do from real exporters."""
         ifaces = self.plan.exporter["interfaces"]
-        out = []
+        keyed = []
+        rnd = self.rng.random
         for c in self.conns:
-            out.extend(conn_records(c, self.rng, active_timeout, ifaces))
-        out.sort(key=lambda f: f.end)   # stable: keeps each slice's export order
-        return out
+            delay = rnd() * export_jitter      # both sides of a slice leave in the same scan
+            for f in conn_records(c, self.rng, active_timeout, ifaces):
+                keyed.append((f.end + delay, len(keyed), f))
+        keyed.sort(key=lambda k: (k[0], k[1]))   # stable: keeps each slice's own order
+        return [k[2] for k in keyed]

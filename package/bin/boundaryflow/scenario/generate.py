@@ -1,7 +1,8 @@
 """``generate(...) -> Scenario``: benign traffic over a learning period, then labelled attacks.
 
     sc = generate(seed=7, start=START_MONDAY, days=3, learning_days=2, attacks=True)
-    sc.records       # time-ordered model.Flow export records (both directions, split by active timeout)
+    sc.records       # model.Flow export records in export order (end time + cache-scan delay;
+                     # both directions, split by the active timeout)
     sc.truth         # [{signature, src, dest, time_first, time_last}] - one per expected finding key
     sc.near_misses   # [{kind, description, src, dest, time_first, time_last}] - benign look-alikes
     sc.detection_config()   # the [detection]/[enrichment] settings the truth assumes
@@ -73,8 +74,9 @@ class Scenario(object):
 
 
 def generate(seed=1, start=START_MONDAY, days=3, learning_days=2, attacks=True, scale=1.0,
-             instances=2, plan=None):
-    """Build a scenario. ``instances`` = attacks per signature; ``scale`` multiplies benign rates."""
+             instances=2, plan=None, export_jitter=20.0):
+    """Build a scenario. ``instances`` = attacks per signature; ``scale`` multiplies benign rates;
+    ``export_jitter`` = seconds a record may wait in the router's cache after it ended."""
     if not 0 < learning_days < days:
         raise ValueError("learning_days must be > 0 and < days (got %s of %s)" % (learning_days, days))
     plan = plan or Plan.load()
@@ -96,7 +98,7 @@ def generate(seed=1, start=START_MONDAY, days=3, learning_days=2, attacks=True, 
                         break
                     except (attack_lib.NoRoom, IndexError):
                         continue
-    records = b.records(float(plan.exporter["active_timeout"]))
+    records = b.records(float(plan.exporter["active_timeout"]), export_jitter)
     b.truth.sort(key=lambda t: t["time_first"])
     return Scenario(plan, tl, seed, records, b.truth, b.near_misses)
 

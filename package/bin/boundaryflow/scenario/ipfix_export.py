@@ -140,7 +140,7 @@ class IpfixExporter(object):
     """Send records as IPFIX over UDP to a collector.
 
     ``rate`` (messages per second) paces the sender so a collector's socket buffer is not overrun;
-    ``progress(records_sent, messages_sent)`` is called every ``progress_every`` messages."""
+    ``progress(datagrams_sent)`` is called every ``progress_every`` datagrams and at the end."""
 
     def __init__(self, collector, observation_domain=1, mtu=1500, template_refresh=20, rate=None,
                  source=None, template_timeout=600.0):
@@ -156,9 +156,14 @@ class IpfixExporter(object):
         self.bytes_sent = 0
 
     def send(self, records, progress=None, progress_every=200):
+        """Encode and send records; returns the number of datagrams sent."""
+        return self.send_messages(self.encoder.encode(records), progress, progress_every)
+
+    def send_messages(self, messages, progress=None, progress_every=200):
+        """Send already encoded messages (from this exporter's ``encoder``)."""
         t0 = time.monotonic()
         sent = 0
-        for msg in self.encoder.encode(records):
+        for msg in messages:
             self.sock.sendto(msg, self.collector)
             self.bytes_sent += len(msg)
             sent += 1
@@ -167,9 +172,9 @@ class IpfixExporter(object):
                 if ahead > 0:
                     time.sleep(ahead)
             if progress and sent % progress_every == 0:
-                progress(self.encoder.records, self.encoder.messages)
+                progress(sent)
         if progress:
-            progress(self.encoder.records, self.encoder.messages)
+            progress(sent)
         return sent
 
     def close(self):

@@ -36,7 +36,9 @@ class Tracker(object):
             self.watermark = end
         if self.records_in % _EXPIRE_EVERY == 0:
             self.connections.expire(self.watermark)
-        s_ip, s_port, d_ip, d_port = flow.src_ip, flow.src_port, flow.dest_ip, flow.dest_port
+        # "" / 0 for a missing address or port (non-IP sFlow samples) keep the key comparable
+        s_ip, s_port = flow.src_ip or "", flow.src_port or 0
+        d_ip, d_port = flow.dest_ip or "", flow.dest_port or 0
         src_low = s_ip < d_ip or (s_ip == d_ip and s_port <= d_port)
         key = ((s_ip, s_port, d_ip, d_port, flow.protocol_number) if src_low
                else (d_ip, d_port, s_ip, s_port, flow.protocol_number))
@@ -44,7 +46,7 @@ class Tracker(object):
         known = None if entry is None else entry[0] == src_low
         reason, initiated = src_initiated(flow, known, self.ports)
         self.by_reason[reason] += 1
-        low_initiated = src_low if initiated else not src_low
+        low_initiated = src_low == initiated
         if entry is None:
             entry = new_entry(low_initiated)
         elif entry[0] != low_initiated and reason in STRONG:
