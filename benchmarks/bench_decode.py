@@ -43,7 +43,7 @@ def _fixed_records(fields, i):
         if fields is IPFIX_FIELDS:
             values[-2:] = [1700000000000 + j, 1700000004000 + j]
         rec = b""
-        for (t, n), v in zip(fields, values):
+        for (_t, n), v in zip(fields, values):
             rec += v if isinstance(v, bytes) else v.to_bytes(n, "big")
         out.append(rec)
     return b"".join(out)
@@ -102,7 +102,7 @@ def measure(run_once, flows_per_round, seconds):
 
 def ours(datagrams):
     state = ExporterState()
-    decode(datagrams[0], state, 0.0)          # template datagram (v9/IPFIX) or a data one (v5)
+    decode(datagrams[0], state, 1700000010.0)   # template datagram (v9/IPFIX) or a data one (v5)
 
     def run():
         for d in datagrams:

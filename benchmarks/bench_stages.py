@@ -1,98 +1,16 @@
-"""Where a flow's time goes: CPU per stage on the demo scenario's IPFIX export.
-
-Each stage runs over the whole stream in turn (decode every datagram, then track every record, ...)
-with the same objects the pipeline would pass, so the per-stage cost adds up to the end-to-end cost
-without a profiler's overhead. The stage with the largest share is the next optimization.
-"""
+"""Where a flow's time goes (per stage): the engine's own ``boundaryflow bench``."""
 from __future__ import annotations
 
-import argparse
 import os
 import sys
-import tempfile
-import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(ROOT, "package", "bin"))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "package", "bin"))
 
-from boundaryflow.decode import ExporterState, decode  # noqa: E402
-from boundaryflow.detect import DetectionEngine  # noqa: E402
-from boundaryflow.enrich import Enricher  # noqa: E402
-from boundaryflow.model import SOURCETYPE_FLOW, envelope, flow_event  # noqa: E402
-from boundaryflow.reduce import Reducer  # noqa: E402
-from boundaryflow.scenario import generate as gen  # noqa: E402
-from boundaryflow.scenario.pcap import export_time  # noqa: E402
-from boundaryflow.scenario.replay import datagrams, engine_config  # noqa: E402
-from boundaryflow.sinks.serialize import dumps  # noqa: E402
-from boundaryflow.track import Tracker  # noqa: E402
-
-
-def run(mode, seed=1, days=3, scale=1.0):
-    sc = gen.generate(seed=seed, days=days, learning_days=2, scale=scale)
-    work = tempfile.mkdtemp(prefix="bf-stages-")
-    cfg = engine_config(sc, work, mode=mode)
-    msgs = [(m, export_time(m)) for m in datagrams(sc)]
-    clock = time.process_time
-    cost = {}
-
-    t = clock()
-    state = ExporterState()
-    flows = []
-    for m, at in msgs:
-        flows.extend(decode(m, state, at))
-    cost["decode + normalize"] = clock() - t
-    exporter = sc.plan.exporter["address"]
-    for f in flows:
-        f.exporter = exporter
-
-    tracker = Tracker(cfg)
-    t = clock()
-    flows = [f for f in flows if tracker.process(f)]
-    cost["track (dedup, orient)"] = clock() - t
-
-    enricher = Enricher(cfg)
-    t = clock()
-    for f in flows:
-        enricher.enrich(f)
-    cost["enrich"] = clock() - t
-
-    detector = DetectionEngine(cfg, cfg.collector.state_dir)
-    t = clock()
-    used = [bool(detector.process(f)) for f in flows]
-    detector.advance(flows[-1].end if flows else 0)
-    cost["detect"] = clock() - t
-
-    reducer = Reducer(cfg)
-    t = clock()
-    rows = []
-    for f, u in zip(flows, used):
-        rows.extend(reducer.add(f, keep_detail=u))
-    rows.extend(reducer.flush(flows[-1].end if flows else 0, final=True))
-    cost["reduce (%s)" % mode] = clock() - t
-
-    t = clock()
-    size = 0
-    for r in rows:
-        size += len(dumps(envelope(r.end, SOURCETYPE_FLOW, flow_event(r), "boundaryflow", "bench")))
-    cost["event + JSON serialize"] = clock() - t
-    return len(flows), len(rows), cost
+from boundaryflow.benchmark import run_benchmark  # noqa: E402
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--mode", default="flow", choices=("flow", "conversation", "consolidated"))
-    ap.add_argument("--scale", type=float, default=1.0)
-    args = ap.parse_args(argv)
-    n, rows, cost = run(args.mode, scale=args.scale)
-    total = sum(cost.values())
-    print("demo scenario (seed 1, 3 days), %d records, %d events, reduction mode %s\n" % (n, rows, args.mode))
-    print("| stage | CPU s | µs per record | share |")
-    print("|---|---|---|---|")
-    for name, s in cost.items():
-        print("| %s | %.3f | %.2f | %.0f%% |" % (name, s, s / n * 1e6, 100 * s / total))
-    print("| **total** | %.3f | %.2f | 100%% |" % (total, total / n * 1e6))
-    print("\nend to end (no socket): {:,.0f} records per CPU-second".format(n / total))
-    return 0
+    return run_benchmark(argv)
 
 
 if __name__ == "__main__":

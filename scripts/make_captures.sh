@@ -13,7 +13,11 @@
 # reference is regenerated with them and the records themselves (addresses, counters, flow times
 # taken from the input's packet times) stay the same.
 #
-# usage: scripts/make_captures.sh [NAME ...]     (default: every capture)
+# Reference phase (also alone: --reference-only, from the committed captures): tshark decodes each
+# capture; for NetFlow/IPFIX the capture is also replayed (scripts/captures/replay_udp.py) into
+# nfcapd and read back with nfdump. scripts/captures/reference.py stores both decoders' records.
+#
+# usage: scripts/make_captures.sh [--reference-only] [NAME ...]     (default: every capture)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -39,7 +43,9 @@ cleanup() {
 trap cleanup EXIT
 ip netns add "$NS"
 ip -n "$NS" link set lo up
-in_ns() { ip netns exec "$NS" "$@"; }
+# Not a function: `$IN_NS cmd &` must leave $! = the command itself (ip netns exec execs it), so that
+# kill reaches it.
+IN_NS="ip netns exec $NS"
 
 mkdir -p "$OUT" "$REF"
 "$PY" "$HELPERS/make_input_pcap.py" "$WORK/input.pcap"
@@ -50,7 +56,7 @@ mkdir -p "$OUT" "$REF"
 #   -U write each packet at once, -Z root keep file ownership, -s 0 whole datagrams.
 start_tcpdump() {
   local name=$1 port=$2
-  in_ns tcpdump -i lo -s 0 -U -Z root -w "$WORK/$name.pcap" "udp dst port $port" 2>"$WORK/$name.tcpdump.log" &
+  $IN_NS tcpdump -i lo -s 0 -U -Z root -w "$WORK/$name.pcap" "udp dst port $port" 2>"$WORK/$name.tcpdump.log" &
   TCPDUMP_PID=$!; PIDS+=("$TCPDUMP_PID")
   for _ in $(seq 50); do grep -q "listening on" "$WORK/$name.tcpdump.log" 2>/dev/null && return 0; sleep 0.1; done
   echo "tcpdump did not start for $name" >&2; return 1
@@ -60,14 +66,14 @@ start_tcpdump() {
 # -t 3600 one file per hour (no rotation during a run), -S 0 no sub directories.
 start_nfcapd() {
   mkdir -p "$1"
-  in_ns nfcapd -w "$1" -b 127.0.0.1 -p "$2" -t 3600 -S 0 >"$1.log" 2>&1 &
+  $IN_NS nfcapd -w "$1" -b 127.0.0.1 -p "$2" -t 3600 -S 0 >"$1.log" 2>&1 &
   NFCAPD_PID=$!; PIDS+=("$NFCAPD_PID")
   sleep 0.5
 }
 
 # start_sink PORT: a UDP receiver that discards (so exporters get no ICMP port unreachable).
 start_sink() {
-  in_ns "$PY" -c "
+  $IN_NS "$PY" -c "
 import socket, sys
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(('127.0.0.1', $1)); s.settimeout(15)
 try:
@@ -87,48 +93,49 @@ finish() {
   echo "==> $1: $(stat -c %s "$OUT/$1.pcap") bytes"
 }
 
-# nfdump_json DIR NAME: nfdump's reading of what nfcapd received, for the cross-check.
-#   -R read every file in DIR, -o json one object per record, -q no summary.
-nfdump_json() { nfdump -R "$1" -o json -q >"$WORK/$2.nfdump.json" 2>"$WORK/$2.nfdump.err" || true; }
-
-# reference NAME KIND PORT "COMMAND": independent-decoder records -> tests/golden/reference/NAME.json
-reference() {
-  [ -n "${NO_REFERENCE:-}" ] && return 0
-  local nfd=()
-  [ -s "$WORK/$1.nfdump.json" ] && nfd=(--nfdump-json "$WORK/$1.nfdump.json")
-  "$PY" "$HELPERS/reference.py" --capture "$OUT/$1.pcap" --kind "$2" --port "$3" \
-    --exporter-command "$4" "${nfd[@]}" --out "$REF/$1.json"
-}
+# register NAME KIND PORT COMMAND: remember what made the capture, for the reference phase.
+register() { printf '%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" >>"$WORK/manifest.tsv"; }
 
 wanted() { [ ${#SELECTED[@]} -eq 0 ] && return 0; local n; for n in "${SELECTED[@]}"; do [ "$n" = "$1" ] && return 0; done; return 1; }
+REFERENCE_ONLY=""
+if [ "${1:-}" = "--reference-only" ]; then REFERENCE_ONLY=1; shift; fi
 SELECTED=("$@")
+: >"$WORK/manifest.tsv"
 
+if [ -z "$REFERENCE_ONLY" ]; then
 # --- softflowd ---------------------------------------------------------------------------------
 # softflowd -r FILE  meter a pcap file instead of an interface
 #   -v 5|9|10        export version (10 = IPFIX);  -b  RFC 5103 bidirectional records (IPFIX only)
 #   -6               track IPv6 too (v9/IPFIX carry it; v5 cannot)
 #   -a               take flow times from the file's packet times (not from the wall clock)
 #   -n HOST:PORT     collector;  -d stay in the foreground;  -p/-c pid and control socket paths
-# With -r softflowd keeps running after the file; `softflowctl shutdown` expires every flow,
-# exports it and exits.
+# softflowd_drain PID CTL: in -r mode softflowd 1.1.0 sits in poll() until something arrives on its
+# control socket; one `softflowctl statistics` wakes it, it reads the file to EOF, expires and
+# exports every flow and exits ("shutdown" is the fallback if it does not).
+softflowd_drain() {
+  for _ in $(seq 50); do [ -S "$2" ] && break; sleep 0.1; done
+  $IN_NS softflowctl -c "$2" statistics >/dev/null 2>&1 || true
+  for _ in $(seq 100); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
+  $IN_NS softflowctl -c "$2" shutdown >/dev/null 2>&1 || true
+  wait "$1" || true
+}
+
 softflowd_capture() {
   local name=$1 port=$2 kind=$3; shift 3
   wanted "$name" || return 0
   start_tcpdump "$name" "$port"
-  start_nfcapd "$WORK/$name.nf" "$port"
+  start_sink "$port"
   local ctl=$WORK/$name.ctl
-  in_ns softflowd -r "$WORK/input.pcap" "$@" -a -n "127.0.0.1:$port" -d -p "$WORK/$name.pid" -c "$ctl" \
+  # softflowd keeps only the first 16 characters of the -r path: run it from WORK.
+  cd "$WORK"
+  $IN_NS softflowd -r input.pcap "$@" -a -n "127.0.0.1:$port" -d -p "$WORK/$name.pid" -c "$ctl" \
     >"$WORK/$name.log" 2>&1 &
   local sf=$!; PIDS+=("$sf")
-  for _ in $(seq 50); do [ -S "$ctl" ] && break; sleep 0.1; done
-  sleep 1   # let it finish reading the file
-  in_ns softflowctl -c "$ctl" shutdown >/dev/null
-  wait "$sf" || true
-  sleep 0.5
-  stop "$NFCAPD_PID"
+  softflowd_drain "$sf" "$ctl"
+  cd "$ROOT"
+  stop "$SINK_PID"
   finish "$name"
-  nfdump_json "$WORK/$name.nf" "$name"
-  reference "$name" "$kind" "$port" "softflowd -r input.pcap $* -a -n 127.0.0.1:$port -d"
+  register "$name" "$kind" "$port" "softflowd -r input.pcap $* -a -n 127.0.0.1:$port -d"
 }
 
 softflowd_capture softflowd_v5          2055 netflow5 -v 5
@@ -140,10 +147,14 @@ softflowd_capture softflowd_ipfix_bidir 4739 ipfix    -v 10 -6 -b
 # pmacctd reads the pcap (pcap_savefile), meters it and exits at its end, flushing the plugins.
 # pre_tag_map sets tag / tag2 / label per traffic class: nfprobe exports them as pmacct enterprise
 # IEs (PEN 43874), label as a variable-length string - the fields that break naive decoders.
+# pmacct takes one set_* per line; label is exported as a variable-length string (pmacct sends it
+# even when empty).
 cat >"$WORK/pretag.map" <<'EOF'
-set_tag=2049 set_tag2=1 set_label=storage_nfs filter='tcp port 2049'
-set_tag=443 set_tag2=2 set_label=https filter='tcp port 443'
-set_tag=53 set_tag2=3 set_label=dns filter='udp port 53'
+set_tag=2049 filter='tcp port 2049'
+set_tag=443 filter='tcp port 443'
+set_tag2=53 filter='udp port 53'
+set_label=storage_nfs filter='tcp port 2049'
+set_label=https filter='tcp port 443'
 EOF
 
 pmacct_capture() {
@@ -151,12 +162,15 @@ pmacct_capture() {
   wanted "$name" || return 0
   printf '%s\n' "$conf" >"$WORK/$name.conf"
   start_tcpdump "$name" "$port"
-  if [ "$kind" = sflow5 ]; then start_sink "$port"; else start_nfcapd "$WORK/$name.nf" "$port"; fi
+  start_sink "$port"
   # -f config file; it runs in the foreground (daemonize: false) and exits after the file.
-  in_ns timeout 60 pmacctd -f "$WORK/$name.conf" >"$WORK/$name.log" 2>&1 || { cat "$WORK/$name.log" >&2; return 1; }
-  if [ "$kind" = sflow5 ]; then stop "$SINK_PID"; else sleep 0.5; stop "$NFCAPD_PID"; nfdump_json "$WORK/$name.nf" "$name"; fi
+  # (pmacctd may exit non-zero after "no more plugins active"; only a timeout is a failure)
+  local rc=0
+  $IN_NS timeout 60 pmacctd -f "$WORK/$name.conf" >"$WORK/$name.log" 2>&1 || rc=$?
+  [ "$rc" -ne 124 ] || { cat "$WORK/$name.log" >&2; return 1; }
+  stop "$SINK_PID"
   finish "$name"
-  reference "$name" "$kind" "$port" "pmacctd -f $name.conf  # $summary"
+  register "$name" "$kind" "$port" "pmacctd -f $name.conf: $summary"
 }
 
 PM_COMMON="daemonize: false
@@ -205,27 +219,58 @@ nfreplay_capture() {
   local src=$WORK/nfreplay_source
   if [ ! -d "$src" ]; then
     start_nfcapd "$src" 9995
-    in_ns softflowd -r "$WORK/input.pcap" -v 9 -6 -a -n 127.0.0.1:9995 -d -p "$WORK/src.pid" -c "$WORK/src.ctl" >"$WORK/src.log" 2>&1 &
+    cd "$WORK"
+    $IN_NS softflowd -r input.pcap -v 9 -6 -a -n 127.0.0.1:9995 -d -p "$WORK/src.pid" -c "$WORK/src.ctl" >"$WORK/src.log" 2>&1 &
     local sf=$!; PIDS+=("$sf")
-    for _ in $(seq 50); do [ -S "$WORK/src.ctl" ] && break; sleep 0.1; done
-    sleep 1
-    in_ns softflowctl -c "$WORK/src.ctl" shutdown >/dev/null
-    wait "$sf" || true
+    softflowd_drain "$sf" "$WORK/src.ctl"
+    cd "$ROOT"
     sleep 0.5
     stop "$NFCAPD_PID"
   fi
   local file; file=$(ls "$src"/nfcapd.2* | head -1)
   start_tcpdump "$name" 2055
-  start_nfcapd "$WORK/$name.nf" 2055
-  in_ns nfreplay -v "$version" -H 127.0.0.1 -p 2055 -d 1000 -r "$file" >"$WORK/$name.log" 2>&1
-  sleep 0.5
-  stop "$NFCAPD_PID"
+  start_sink 2055
+  $IN_NS nfreplay -v "$version" -H 127.0.0.1 -p 2055 -d 1000 -r "$file" >"$WORK/$name.log" 2>&1
+  stop "$SINK_PID"
   finish "$name"
-  nfdump_json "$WORK/$name.nf" "$name"
-  reference "$name" "$kind" 2055 "nfreplay -v $version -H 127.0.0.1 -p 2055 -d 1000 -r nfcapd.<softflowd -v 9 export>"
+  register "$name" "$kind" 2055 "nfreplay -v $version -H 127.0.0.1 -p 2055 -d 1000 -r nfcapd.<softflowd -v 9 -6 export>"
 }
 
 nfreplay_capture nfreplay_v5 5 netflow5
 nfreplay_capture nfreplay_v9 9 netflow9
+
+fi   # capture phase
+
+# --- reference phase -----------------------------------------------------------------------------
+if [ -n "$REFERENCE_ONLY" ]; then
+  # what made each committed capture is recorded in its reference file
+  "$PY" - "$REF" >>"$WORK/manifest.tsv" <<'PYEOF'
+import json, os, sys
+for name in sorted(os.listdir(sys.argv[1])):
+    if name.endswith(".json"):
+        d = json.load(open(os.path.join(sys.argv[1], name)))
+        print("\t".join([name[:-5], d["kind"], str(d["udp_port"]), d["exporter_command"]]))
+PYEOF
+fi
+
+# nfdump's view: nfcapd (-w dir, -b/-p address and port, -t 3600 no rotation, -S 0 flat) receives
+# the capture's datagrams again, then `nfdump -R dir -o json` prints every record (TZ=UTC: nfdump
+# prints local time).
+while IFS=$'\t' read -r name kind port command; do
+  wanted "$name" || continue
+  [ -f "$OUT/$name.pcap" ] || { echo "missing $OUT/$name.pcap" >&2; exit 1; }
+  nfd=()
+  if [ "$kind" != sflow5 ]; then   # nfdump cannot read sFlow: tshark alone there
+    start_nfcapd "$WORK/$name.ref" "$port"
+    $IN_NS "$PY" "$HELPERS/replay_udp.py" "$OUT/$name.pcap" 127.0.0.1 "$port" >/dev/null
+    sleep 0.5
+    stop "$NFCAPD_PID"
+    TZ=UTC nfdump -R "$WORK/$name.ref" -o json -q >"$WORK/$name.nfdump.json"
+    nfd=(--nfdump-json "$WORK/$name.nfdump.json")
+  fi
+  echo "==> reference $name"
+  "$PY" "$HELPERS/reference.py" --capture "$OUT/$name.pcap" --kind "$kind" --port "$port" \
+    --exporter-command "$command" "${nfd[@]}" --out "$REF/$name.json"
+done <"$WORK/manifest.tsv"
 
 echo "==> captures in $OUT, references in $REF"

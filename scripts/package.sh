@@ -143,8 +143,10 @@ for arg in sys.argv[1:]:
         for group in r.get("groups", []):
             for check in group.get("checks", []):
                 seen.setdefault(check["result"], []).append(check)
-    counts = {k: len(v) for k, v in sorted(seen.items())}
-    print("%s: %s" % (path, counts))
+    summary = report.get("summary", {})
+    print("%s: %s" % (path, ", ".join("%s=%s" % kv for kv in sorted(summary.items()))))
+    if summary.get("future_failure"):
+        print("  future failures: %s" % summary["future_failure"]); bad += 1
     for result in ("failure", "error", "manual_check", "warning", "future_failure"):
         for check in seen.get(result, []):
             msgs = sorted({m.get("message", "")[:300] for m in check.get("messages", [])})

@@ -39,6 +39,6 @@ while read -r stem width height; do
   # map visualization draws with WebGL, which headless chromium provides through SwiftShader.
   "$CHROMIUM" --headless --no-sandbox --enable-unsafe-swiftshader --hide-scrollbars --force-device-scale-factor=1 \
     --window-size="$width,$((height + 16))" --virtual-time-budget=8000 \
-    --screenshot="$OUT/$stem.png" "file://$WORK/pages/$stem.html" >/dev/null 2>&1
+    --screenshot="$OUT/$stem.png" "file://$WORK/pages/$stem.html" </dev/null >/dev/null 2>&1
   echo "rendered $OUT/$stem.png"
 done < "$WORK/pages.txt"

@@ -114,8 +114,10 @@ def flow_fields():
     model = _engine()
     flow = model.Flow()
     flow.src_ip, flow.dest_ip, flow.protocol_number, flow.exporter = "10.0.0.1", "10.0.0.2", 6, "10.0.0.9"
-    for name in model._OPTIONAL_FIELDS:
-        setattr(flow, name, "x")
+    # every attribute whose class default is None is optional: set them all, so each can show
+    for name in dir(model.Flow):
+        if not name.startswith("_") and getattr(model.Flow, name, 0) is None and name not in ("vendor", "action"):
+            setattr(flow, name, "x")
     return set(model.flow_event(flow))
 
 

@@ -104,9 +104,9 @@ def build_mapping(input_name, input_item, settings=None, accounts=None, feeds=No
         out["host"] = host
 
     def secret_of(account_name, account_type, env):
-        account = accounts.get(account_name or "")
         if not account_name:
             return None
+        account = accounts.get(account_name)
         if account is None:
             from boundaryflow.config import ConfigError
             raise ConfigError("account %r (type %s) does not exist: create it on the Accounts tab" % (account_name, account_type))
@@ -172,9 +172,11 @@ def read_splunk_settings(session_key, server_uri):
             session_key, APP_NAME, scheme=uri.scheme, host=uri.hostname, port=uri.port,
             realm="__REST_CREDENTIAL__#%s#configs/conf-%s" % (APP_NAME, conf_name))
         try:
-            return cfm.get_conf(conf_name).get_all(only_current_app=True)
+            found = cfm.get_conf(conf_name).get_all(only_current_app=True)
         except conf_manager.ConfManagerException:
             return {}     # never saved on the setup page: engine defaults apply
+        found.pop("default", None)   # splunkd's [default] stanza is not an account or a feed
+        return found
 
     return stanzas(SETTINGS_CONF), stanzas(ACCOUNT_CONF), stanzas(FEED_CONF)
 
@@ -281,6 +283,8 @@ def run_collector(cfg, input_name, logger):
     try:
         if cfg.collector.workers > 1:
             from boundaryflow.workers import run_workers
+            if cfg.output.sink == "splunk":
+                sink.open()      # one <stream> document; the forked workers' sinks add to it
             run_workers(cfg, stop)
         else:
             Collector(cfg, sink).run(stop)

@@ -42,6 +42,29 @@ def app_dir():
     return os.path.join(out, "output", APP)
 
 
+def test_two_packages_from_one_source(app_dir):
+    import tarfile
+    out = os.path.dirname(os.path.dirname(app_dir))
+    version = open(os.path.join(app_dir, "VERSION")).read().split()[0]
+    full = tarfile.open(os.path.join(out, "dist", "%s-%s.tar.gz" % (APP, version)))
+    tier = tarfile.open(os.path.join(out, "dist", "%s-%s-searchtier.tar.gz" % (APP, version)))
+    full_names, tier_names = set(full.getnames()), set(tier.getnames())
+    assert "%s/bin/boundaryflow_collector.py" % APP in full_names
+    assert "%s/bin/boundaryflow/pipeline.py" % APP in full_names
+    assert not [n for n in full_names if n.endswith((".so", ".pyd", ".pyc")) or ".egg-info" in n]
+    assert not [n for n in tier_names if n.endswith(".py") or "/bin/" in n or "/lib/" in n]
+    for name in ("default/props.conf", "default/eventtypes.conf", "default/tags.conf", "default/transforms.conf",
+                 "lookups/boundaryflow_assets.csv", "static/appIcon.png", "app.manifest"):
+        assert "%s/%s" % (APP, name) in full_names and "%s/%s" % (APP, name) in tier_names
+    assert "%s/default/inputs.conf" % APP not in tier_names
+    app_conf = tier.extractfile("%s/default/app.conf" % APP).read().decode()
+    assert "id = TA_boundaryflow" in app_conf and "check_for_updates = false" in app_conf
+    nav_name = "%s/default/data/ui/nav/default.xml" % APP
+    if nav_name in tier_names:      # the collector's pages exist only in the full package
+        nav = tier.extractfile(nav_name).read().decode()
+        assert 'name="inputs"' not in nav and 'name="configuration"' not in nav
+
+
 def splunk_python():
     py39 = os.path.join(ROOT, ".cache", "venvs", "py39", "bin", "python")
     return py39 if os.path.exists(py39) else sys.executable

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 
 import pytest
 
@@ -16,6 +17,7 @@ from boundaryflow.enrich import Enricher  # noqa: E402
 from boundaryflow.model import Flow  # noqa: E402
 
 pytest.importorskip("requests", reason="pip install requests (requirements-dev.txt)")
+pytestmark = pytest.mark.e2e
 pytest.importorskip("taxii2client", reason="pip install taxii2-client (requirements-dev.txt)")
 
 T0 = 1767600000.0
@@ -180,14 +182,24 @@ def test_taxii21_collection_with_pagination(tmp_path, server, certs, ca_env):
     assert server.paths() == [base, base + "objects/", base + "objects/"]
 
 
-def test_background_refresh_applies_on_a_later_call(tmp_path, server, certs):
-    server.routes["/drop.txt"] = lambda req: (200, {}, "192.0.2.0/24\n")
+def test_background_refresh_never_blocks_enrichment(tmp_path, server, certs):
+    release = threading.Event()
+
+    def slow_feed(req):
+        release.wait(10)             # a slow server: the fetch is in flight while flows arrive
+        return 200, {}, "192.0.2.0/24\n"
+
+    server.routes["/drop.txt"] = slow_feed
     mapping = {"enrichment": {"lookups_dir": str(tmp_path), "ca_bundle": certs[0]},
                "threat_feed:drop": {"url": server.url + "/drop.txt"}}
     e = Enricher(config.from_mapping(mapping, base_dir=str(tmp_path)))      # background=True
-    e.refresh(T0)                  # starts the fetch thread, returns at once
+    assert e._worker is not None and e._worker.is_alive()       # fetch started at construction
+    assert threat(e, "192.0.2.1") is None                       # enrich() does not wait for it
+    assert not e.refresh()                                      # nor does refresh()
+    release.set()
     e._worker.join(10)
-    assert threat(e, "192.0.2.1") is None      # not applied until the next refresh call
-    assert e.refresh(T0 + 1)
+    assert threat(e, "192.0.2.1") is None        # this address was cached before the new intel ...
+    assert threat(e, "192.0.2.2") == "drop"      # ... a new one already sees it
+    assert e.refresh()                           # the next refresh drops the address cache
     assert threat(e, "192.0.2.1") == "drop"
     e.close()

@@ -17,6 +17,7 @@ from boundaryflow.enrich.timed import parse_time  # noqa: E402
 from boundaryflow.model import Flow  # noqa: E402
 
 pytest.importorskip("requests", reason="pip install requests (requirements-dev.txt)")
+pytestmark = pytest.mark.e2e
 
 NOW = parse_time("2026-01-05T12:00:00Z")
 

@@ -22,6 +22,7 @@ from boundaryflow.enrich import Enricher  # noqa: E402
 from boundaryflow.model import Flow  # noqa: E402
 
 pytest.importorskip("requests", reason="pip install requests (requirements-dev.txt)")
+pytestmark = pytest.mark.e2e
 pytest.importorskip("maxminddb", reason="pip install maxminddb (requirements-dev.txt)")
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))

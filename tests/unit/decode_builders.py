@@ -13,7 +13,9 @@ def encode_value(length, value):
         except OSError:
             raw = value.encode("utf-8")
     elif isinstance(value, int):
-        return value.to_bytes(length, "big") if length != VARIABLE else value.to_bytes(4, "big")
+        if length != VARIABLE:
+            return value.to_bytes(length, "big")
+        raw = value.to_bytes(4, "big")
     else:
         raw = bytes(value)
     if length == VARIABLE:

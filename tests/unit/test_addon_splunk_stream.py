@@ -41,11 +41,15 @@ def test_each_envelope_is_one_event_with_its_metadata_and_json_body():
 def test_markup_and_invalid_xml_characters_cannot_break_the_document():
     out = io.StringIO()
     sink = SplunkStreamSink(out, stanza='odd"<name>&', index="idx")
-    nasty = {"app": "</data></event><event>", "user": "a&b <c> ]]> \u00e9\u4e2d", "ctl": "\x00\x07\x1b"}
+    nasty = {"app": "</data></event><event>", "user": "a&b <c> ]]> \u00e9\u4e2d", "ctl": "\x00\x07\x1b",
+             "bom": "x\ufffey"}
     sink.write([envelope(1.0, SOURCETYPE_FLOW, nasty, source="s<1>", host="h\x01&x")])
     sink.close()
     (ev,) = parse(out.getvalue())
-    assert json.loads(ev.findtext("data")) == nasty    # control characters travel JSON-escaped
+    body = json.loads(ev.findtext("data"))
+    assert body.pop("bom") == "xy"                      # U+FFFE cannot appear in XML 1.0: dropped
+    nasty.pop("bom")
+    assert body == nasty                                # control characters travel JSON-escaped
     assert ev.get("stanza") == 'odd"<name>&'
     assert ev.findtext("source") == "s<1>"
     assert ev.findtext("host") == "h&x"                 # XML 1.0 cannot carry \x01 at all
@@ -81,3 +85,31 @@ def test_a_closed_stdout_is_counted_and_raised():
     with pytest.raises(ValueError):
         sink.write([envelope(1, SOURCETYPE_FLOW, {"a": 1}, host="h")])
     assert sink.health()["write_errors"] == 1
+
+
+def test_forked_workers_add_events_to_the_parents_single_document(tmp_path):
+    import multiprocessing
+    path = tmp_path / "stdout.xml"
+    out = open(path, "w")
+    parent = SplunkStreamSink(out, stanza="boundaryflow_collector://c1")
+    parent.open()
+
+    def worker(i):
+        sink = SplunkStreamSink(out)            # what make_sink builds inside a forked worker
+        sink.write([envelope(i, SOURCETYPE_FLOW, {"worker": i}, host="h")])
+        sink.flush()
+        sink.close()
+
+    ctx = multiprocessing.get_context("fork")
+    procs = [ctx.Process(target=worker, args=(i,)) for i in range(3)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(10)
+        assert p.exitcode == 0
+    parent.write([envelope(9, SOURCETYPE_FLOW, {"worker": "parent"}, host="h")])
+    parent.close()
+    out.close()
+    text = path.read_text()
+    assert text.count("<stream>") == 1 and text.count("</stream>") == 1
+    assert sorted(str(json.loads(e.findtext("data"))["worker"]) for e in parse(text)) == ["0", "1", "2", "parent"]

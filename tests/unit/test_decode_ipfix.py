@@ -197,3 +197,28 @@ def test_records_without_addresses_are_counted_and_keep_sequence_right():
     assert st.counters["records_not_flows"] == 2
     decode(B.ipfix([B.data_set(256, recs[:1])], seq=2), st, 1.0)
     assert st.counters["sequence_gaps"] == 0
+
+
+def test_sequence_numbered_after_the_message_is_learned_not_counted_as_loss():
+    # softflowd's IPFIX sends the record count AFTER each message (RFC 7011: before)
+    st = ExporterState()
+    r = B.encode_record(ADDR, ADDR_VALUES)
+    decode(B.ipfix([B.ipfix_template_set([(256, ADDR)]), B.data_set(256, [r] * 3)], seq=3), st, 1.0)
+    seq = 3
+    for n in (5, 2, 7, 4):
+        seq += n
+        decode(B.ipfix([B.data_set(256, [r] * n)], seq=seq), st, 1.0)
+    assert st.counters["sequence_gaps"] == 0
+    seq += 3 + 2          # 3 records lost, then a message of 2
+    decode(B.ipfix([B.data_set(256, [r] * 2)], seq=seq), st, 1.0)
+    assert st.counters["sequence_gaps"] == 3
+
+
+def test_rfc_numbering_with_one_coincidence_stays_rfc():
+    st = ExporterState()
+    r = B.encode_record(ADDR, ADDR_VALUES)
+    decode(B.ipfix([B.ipfix_template_set([(256, ADDR)]), B.data_set(256, [r] * 2)], seq=0), st, 1.0)
+    decode(B.ipfix([B.data_set(256, [r] * 5)], seq=5), st, 1.0)    # 3 lost (also fits "after")
+    decode(B.ipfix([B.data_set(256, [r] * 1)], seq=10), st, 1.0)   # RFC again
+    decode(B.ipfix([B.data_set(256, [r] * 4)], seq=15), st, 1.0)   # 4 lost
+    assert st.counters["sequence_gaps"] == 4

@@ -143,12 +143,23 @@ def test_sequence_gaps_count_packets_and_uptime_reset():
     decode(B.v9([tset], seq=11, uptime=101000), st, 1.0)
     decode(B.v9([tset], seq=15, uptime=102000), st, 1.0)     # 3 packets lost
     assert st.counters["sequence_gaps"] == 3
-    decode(B.v9([tset], seq=16, uptime=500), st, 1.0)        # uptime went back: restart
+    decode(B.v9([tset], seq=7, uptime=500), st, 1.0)         # uptime went back: restart
     assert st.counters["sequence_resets"] == 1
     assert st.counters["sequence_gaps"] == 3
-    decode(B.v9([tset], seq=14, uptime=1500), st, 1.0)       # small step back: reordered
+    decode(B.v9([tset], seq=8, uptime=1500), st, 1.0)
+    decode(B.v9([tset], seq=10, uptime=2500), st, 1.0)       # 1 lost
+    decode(B.v9([tset], seq=9, uptime=2400), st, 1.0)        # ... arrived late: reordered
     assert st.counters["sequence_reordered"] == 1
-    assert st.counters["sequence_gaps"] == 3
+    assert st.counters["sequence_gaps"] == 4
+
+
+def test_contiguous_sequence_with_rewritten_uptime_is_not_a_restart():
+    # nfreplay re-stamps sysUpTime per packet from the flows it replays
+    st = ExporterState()
+    tset = B.v9_template_set([(256, BASIC)])
+    for seq, uptime in enumerate((90000000, 89936000, 89946000, 89900000)):
+        decode(B.v9([tset], seq=seq, uptime=uptime), st, 1.0)
+    assert st.counters["sequence_resets"] == 0 and st.counters["sequence_gaps"] == 0
 
 
 def test_template_ttl_expires_by_arrival_time():

@@ -88,3 +88,16 @@ def test_vendor_table_rows_are_well_formed():
             el = lookup(int(row["pen"]), int(row["id"]))
             assert el is not None and el.name == row["name"]
             assert not el.attr or el.attr in roles or el.attr.startswith("vendor:"), row
+
+
+def test_nsel_event_time_and_absolute_start_in_v9():
+    # ASA NSEL: NF_F_FLOW_CREATE_TIME_MSEC (152) and NF_F_EVENT_TIME_MSEC (323), no flow end
+    f = v9_one([(152, 8), (323, 8), (233, 1)], [1700000000000, 1700000042500, 2])
+    assert f.start == pytest.approx(1700000000.0) and f.end == pytest.approx(1700000042.5)
+    assert f.action == "teardown"
+
+
+def test_dot1q_vlan_and_duration_microseconds():
+    f = v9_one([(243, 2), (153, 8), (162, 4)], [300, 1700000010000, 2500000])
+    assert f.vlan == 300
+    assert (f.start, f.end) == (pytest.approx(1700000007.5), pytest.approx(1700000010.0))

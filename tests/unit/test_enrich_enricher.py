@@ -199,7 +199,7 @@ def test_cache_is_bounded_and_health_reports_hit_rates(lookups):
     assert h["enrich_cached_addresses"] <= 1000
     assert h["enrich_flows"] == 3000
     assert 0.45 < h["enrich_cache_hit_rate"] < 0.55        # src always cached, dest never
-    for i in range(100):
+    for _i in range(100):
         enriched(e, "10.10.0.1", "10.20.0.3", 2049)
     assert e.health()["enrich_cache_hit_rate"] > h["enrich_cache_hit_rate"]
     assert e.health()["geoip_city"].startswith("disabled")
@@ -228,3 +228,13 @@ def test_event_carries_enrichment(enricher):
 def test_time_formats(text, want):
     from boundaryflow.enrich.timed import parse_time
     assert parse_time(text) == pytest.approx(want, abs=1e-6)
+
+
+def test_ipv6_lookup_rows_in_any_spelling_and_role_case(tmp_path):
+    d = str(tmp_path)
+    write(d, "boundaryflow_identity.csv", "ip,user,start,end\n2001:DB8:0:0:0:0:0:7,erin,,\n")
+    write(d, "boundaryflow_jobs.csv", "ip,job,namespace,start,end\n2001:db8:0::9,train-x,ml,,\n")
+    write(d, "boundaryflow_assets.csv", "cidr,role,zone,name,tier,link_bps\n2001:db8::/64,GPU_Node,ai,,,\n")
+    e = Enricher(config.default(base_dir=d, enrichment_lookups_dir=d), background=False)
+    f = enriched(e, "2001:db8::7", "2001:db8::9", 2049)
+    assert (f.src_user, f.job, f.src_role, f.cluster_direction) == ("erin", "train-x", "gpu_node", "internal")

@@ -11,7 +11,7 @@ import pytest
 
 from boundaryflow import config
 from boundaryflow.enrich import Enricher
-from boundaryflow.enrich.geoip import KIND_ASN, KIND_CITY, GeoDatabase
+from boundaryflow.enrich.geoip import KIND_ASN, KIND_CITY, GeoDatabase, city_fields
 from boundaryflow.model import Flow
 
 maxminddb = pytest.importorskip("maxminddb", reason="pip install maxminddb==2.8.2 (requirements-dev.txt)")
@@ -128,3 +128,17 @@ def test_replaced_database_is_reloaded_and_cache_dropped(tmp_path, mm):
     e.refresh(3000.0)
     assert "still using the database loaded at" in e.health()["geoip_city"]
     assert city_of("81.2.69.160") == "London"
+
+
+def test_neighbours_share_a_decoded_block_only_when_the_network_covers_it(mm):
+    raw = maxminddb.open_database(db(mm, "GeoIP2-City-Test.mmdb"), maxminddb.MODE_MEMORY)
+    city = GeoDatabase(db(mm, "GeoIP2-City-Test.mmdb"), KIND_CITY, maxminddb.MODE_MEMORY)
+    # every address answers exactly what the database says, whatever was looked up before
+    for a in ("2.125.160.216", "2.125.160.1", "2.125.160.250", "81.2.69.160", "81.2.69.1", "81.2.69.142",
+              "81.2.69.144", "81.2.69.192", "89.160.20.112", "89.160.20.128", "216.160.83.56", "216.160.83.1"):
+        assert city.lookup(a) == city_fields(raw.get(a)), a
+    assert city._blocks == {}            # the test networks are all smaller than /24
+    asn = GeoDatabase(db(mm, "GeoLite2-ASN-Test.mmdb"), KIND_ASN, maxminddb.MODE_MEMORY)
+    assert asn.lookup("1.128.0.0") == (1221, "Telstra Pty Ltd")       # 1.128.0.0/11
+    assert list(asn._blocks) == ["1.128.0"]
+    assert asn.lookup("1.128.0.77") == (1221, "Telstra Pty Ltd")

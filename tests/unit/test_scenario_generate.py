@@ -40,7 +40,9 @@ def quiet():
 def tables(tmp_path_factory, scenario):
     d = str(tmp_path_factory.mktemp("lk"))
     scenario.write_lookups(d)
-    load = lambda name: load_cidr_lookup(os.path.join(d, name), ("role", "description"))[0]
+
+    def load(name):
+        return load_cidr_lookup(os.path.join(d, name), ("role", "description"))[0]
     return {"assets": load("boundaryflow_assets.csv"), "egress": load("boundaryflow_egress_allowlist.csv"),
             "inference": load("boundaryflow_inference_allowlist.csv")}
 
@@ -59,6 +61,8 @@ def test_records_are_in_export_order_unidirectional_and_split_by_active_timeout(
     assert all(0 <= r.end - r.start <= 1800 + 1 for r in recs)
     assert all(r.bytes_in == 0 and r.packets_in == 0 and r.bytes_out > 0 and r.packets_out > 0 for r in recs)
     assert all(scenario.start <= r.start and r.end <= scenario.end for r in recs)
+    # the engine's learning starts at the first record: it must come right at the start
+    assert recs[0].end - scenario.start < 120
     # every TCP connection has its reply: the reverse 5-tuple appears too
     keys = {(r.src_ip, r.src_port, r.dest_ip, r.dest_port, r.protocol_number) for r in recs}
     tcp = [k for k in keys if k[4] == 6]
@@ -105,7 +109,7 @@ def _outbound(scenario, src, dest, truth=None):
 def _max_window(records, window):
     ends = sorted((r.end, r.bytes_out) for r in records)
     best, j, acc = 0, 0, 0
-    for i, (t, b) in enumerate(ends):
+    for t, b in ends:
         acc += b
         while ends[j][0] <= t - window:
             acc -= ends[j][1]
@@ -134,7 +138,9 @@ def test_labelled_exfiltration_meets_its_thresholds(seed, scenario):
 
 def test_inference_attacks_differ_from_policy_as_labelled(scenario, tables):
     windows = operational_windows(scenario.start, scenario.end, "Mon-Fri 07:00-19:00")
-    in_hours = lambda t: any(a <= t < b for a, b in windows)
+
+    def in_hours(t):
+        return any(a <= t < b for a, b in windows)
     for t in scenario.truth:
         recs = [r for r in _outbound(scenario, t["src"], t["dest"], t) if r.dest_port in (443, 8000, 8443)]
         if t["signature"] == "inference_unauthorized_source":
@@ -155,7 +161,9 @@ def test_attack_free_run_keeps_policy(quiet, tables):
     assert quiet.truth == []
     windows = operational_windows(quiet.start, quiet.end, "Mon-Fri 07:00-19:00")
     assets = tables["assets"]
-    role = lambda ip: (assets.lookup(ip) or {}).get("role")
+
+    def role(ip):
+        return (assets.lookup(ip) or {}).get("role")
     ai = {"gpu_node", "storage", "inference", "management"}
     learned = collections.defaultdict(set)
     spans = {}

@@ -3,13 +3,15 @@ import ipaddress
 import socket
 import struct
 
+import pytest
+
 from boundaryflow.model import Flow
 from boundaryflow.scenario.ipfix_export import IpfixEncoder, IpfixExporter
 
 # IE id -> name for the fields the exporter promises (IANA registry)
 IE_NAMES = {152: "start_ms", 153: "end_ms", 8: "src4", 12: "dst4", 27: "src6", 28: "dst6", 7: "sport",
             11: "dport", 4: "proto", 6: "flags", 1: "octets", 2: "packets", 10: "in_if", 14: "out_if",
-            136: "end_reason"}
+            136: "end_reason", 149: "domain", 304: "selector", 305: "interval", 306: "space"}
 
 
 def parse(messages):
@@ -23,12 +25,12 @@ def parse(messages):
         while off < length:
             sid, slen = struct.unpack("!HH", m[off:off + 4])
             body = m[off + 4:off + slen]
-            if sid == 2:
+            if sid in (2, 3):          # template set, options template set (+ scope field count)
                 head["templates"] = True
                 p = 0
                 while p + 4 <= len(body):
                     tid, count = struct.unpack("!HH", body[p:p + 4])
-                    p += 4
+                    p += 6 if sid == 3 else 4
                     fields = []
                     for _ in range(count):
                         ie, ln = struct.unpack("!HH", body[p:p + 4])
@@ -83,7 +85,7 @@ def test_round_trip_v4_and_v6_with_64_bit_counters():
 
 def test_messages_fit_the_mtu_and_number_records():
     flows = [flow(i, v6=(i % 5 == 0)) for i in range(2000)]
-    enc = IpfixEncoder(observation_domain=3, mtu=1500, template_refresh=10)
+    enc = IpfixEncoder(observation_domain=3, mtu=1500, template_refresh=10, max_delay=3600)
     msgs = list(enc.encode(flows))
     assert all(len(m) <= 1472 for m in msgs)
     assert max(len(m) for m in msgs) > 1300          # filled, not one record per datagram
@@ -123,3 +125,53 @@ def test_templates_are_refreshed_by_export_time_too():
     times = [h["export"] for h, _r in parsed if h["templates"]]
     assert parsed[0][0]["templates"] and len(times) > 3
     assert all(b - a <= 600 + 30 * 25 for a, b in zip(times, times[1:]))
+
+
+def test_sampling_exports_sampled_counters_and_announces_the_rate():
+    flows = [flow(i) for i in range(200)]
+    for i, f in enumerate(flows):
+        f.packets_out = 3 if i % 2 else 50_000          # half tiny flows, half bulk
+        f.bytes_out = f.packets_out * 1400
+    enc = IpfixEncoder(observation_domain=4, sampling=100, seed=1)
+    parsed = parse(list(enc.encode(flows)))
+    options = [r for _h, recs in parsed for r in recs if "interval" in r]
+    data = [r for _h, recs in parsed for r in recs if "octets" in r]
+    assert options and all((o["domain"], o["selector"], o["interval"], o["space"]) == (4, 1, 1, 99) for o in options)
+    # bulk flows: ~500 sampled packets each, scaled back they match the truth within 1%
+    bulk = [r for r in data if r["packets"] > 100]
+    assert len(bulk) == 100
+    assert abs(sum(r["packets"] for r in bulk) * 100 - 100 * 50_000) < 0.01 * 100 * 50_000
+    # tiny flows are mostly not seen at all (3 packets at 1:100)
+    assert enc.unsampled > 80 and len(data) == 200 - enc.unsampled
+    # sequence numbers count the options records too (they are data records)
+    seen = 0
+    for head, recs in parsed:
+        assert head["seq"] == seen
+        seen += len(recs)
+
+
+def test_a_quiet_exporter_does_not_hold_records():
+    """Records one minute apart leave in their own messages, not batched for half an hour."""
+    flows = [flow(i) for i in range(50)]
+    for i, f in enumerate(flows):
+        f.start, f.end = 1793577600.0 + i * 60, 1793577600.0 + i * 60 + 1
+    parsed = parse(list(IpfixEncoder(max_delay=5).encode(flows)))
+    assert [len(recs) for _h, recs in parsed] == [1] * 50
+    assert all(h["export"] == int(recs[0]["end_ms"] / 1000) for h, recs in parsed)
+
+
+def test_exporter_over_ipv6_transport_leaves_room_for_the_bigger_header():
+    rx = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+    try:
+        rx.bind(("::1", 0))
+    except OSError:
+        rx.close()
+        pytest.skip("no IPv6 loopback here")
+    rx.settimeout(5)
+    flows = [flow(i, v6=True) for i in range(100)]
+    with IpfixExporter(rx.getsockname()[:2], observation_domain=2) as exp:
+        sent = exp.send(flows)
+    got = [rx.recv(65535) for _ in range(sent)]
+    rx.close()
+    assert all(len(m) <= 1500 - 48 for m in got)
+    assert [r["src6"] for _h, recs in parse(got) for r in recs] == [f.src_ip for f in flows]

@@ -117,13 +117,10 @@ class Flow(object):
 
     def swap(self):
         """Exchange the two ends (addresses, ports, counters, per-end enrichment)."""
-        d = self.__dict__
-        for a, b in _SWAP_PAIRS:
-            va, vb = d.pop(a, _MISSING), d.pop(b, _MISSING)
-            if vb is not _MISSING:
-                d[a] = vb
-            if va is not _MISSING:
-                d[b] = va
+        # One pass over the attributes the record actually has (a decoded record carries about
+        # 15 of the 36 per-end names): renaming keys is ~2x cheaper than popping every pair.
+        get = _SWAPPED.get
+        self.__dict__ = {get(k, k): v for k, v in self.__dict__.items()}
 
     def copy(self):
         f = Flow.__new__(Flow)
@@ -131,7 +128,6 @@ class Flow(object):
         return f
 
 
-_MISSING = object()
 _SWAP_PAIRS = (
     ("src_ip", "dest_ip"), ("src_port", "dest_port"), ("bytes_out", "bytes_in"),
     ("packets_out", "packets_in"), ("input_if", "output_if"), ("input_if_name", "output_if_name"),
@@ -140,6 +136,8 @@ _SWAP_PAIRS = (
     ("src_as_org", "dest_as_org"), ("src_role", "dest_role"), ("src_zone", "dest_zone"),
     ("src_name", "dest_name"), ("src_tier", "dest_tier"), ("src_internal", "dest_internal"),
 )
+_SWAPPED = dict(_SWAP_PAIRS)
+_SWAPPED.update((b, a) for a, b in _SWAP_PAIRS)
 
 # Optional per-end attributes copied to the event when set (name in Flow == CIM/event name).
 _OPTIONAL_FIELDS = (
@@ -169,6 +167,14 @@ def flow_event(flow):
     src, dest, exporter = d.get("src_ip"), d.get("dest_ip"), d.get("exporter")
     dest_port = d.get("dest_port", 0)
     start, end = d.get("start", 0.0), d.get("end", 0.0)
+    if end > start:
+        # round(x, 3) formats and parses a decimal string (~0.5 us); whole milliseconds found by
+        # integer rounding give the same float whenever x is not near a half-millisecond tie.
+        ms = (end - start) * 1000.0
+        n = int(ms + 0.5)
+        duration = n / 1000.0 if -0.499 < ms - n < 0.499 and ms < 1e15 else round(end - start, 3)
+    else:
+        duration = 0.0
     ev = {
         "src": src, "src_ip": src, "src_port": d.get("src_port", 0),
         "dest": dest, "dest_ip": dest, "dest_port": dest_port,
@@ -180,7 +186,7 @@ def flow_event(flow):
         "action": d.get("action") or "allowed",
         "app": d.get("app") or "%s/%s" % (transport, dest_port),
         "dvc": exporter, "dvc_ip": exporter, "exporter": exporter,
-        "duration": round(end - start, 3) if end > start else 0.0,
+        "duration": duration,
         "start_time": start,
         "sampling_rate": d.get("sampling_rate", 1),
         "flow_count": d.get("flow_count", 1),

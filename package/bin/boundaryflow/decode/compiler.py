@@ -16,9 +16,8 @@ import struct
 from ..model import Flow
 from . import values as V
 from .elements import lookup
-from .errors import DecodeError
+from .records import VARIABLE, make_walker
 
-VARIABLE = 0xFFFF          # IPFIX variable-length marker (RFC 7011 §7)
 MAX_FIELDS = 256           # more than any real exporter sends; larger templates are rejected
 _INT_CODES = {1: "B", 2: "H", 4: "I", 8: "Q"}
 _CACHE_LIMIT = 512
@@ -153,15 +152,17 @@ def _convert(f):
     return template % ((f.var,) * template.count("%s"))
 
 
-_SCALE = "<scaled>"   # replaced by " * rate", or by nothing in the loop used when rate == 1
-
-
 def _numeric(f):
     """Expression for an integer-valued field."""
     return "uint(%s)" % f.var if f.kind == "intbytes" else f.var
 
 
-def _generate(version, fields):
+def _generate(version, fields, unsampled=False):
+    """(pre-loop lines, per-record lines, uses the call's rate) or None for non-flow templates.
+
+    ``unsampled``: the variant used when the call's rate is 1 - counters are not multiplied and
+    sampling_rate keeps the class default (measurably cheaper per record).
+    """
     role = {}                      # attr -> first field carrying it
     vendor = []
     for f in fields:
@@ -176,7 +177,7 @@ def _generate(version, fields):
         else:
             role.setdefault(a, f)
     if not any(k in role for k in ("src_ip4", "src_ip6", "dest_ip4", "dest_ip6")):
-        return None, None           # not a flow template (e.g. a vendor statistics table)
+        return None                 # not a flow template (e.g. a vendor statistics table)
 
     pre, body, dict_items, post = [], [], [], []
     dict_items.append("'export_protocol': P, 'observation_domain': domain")
@@ -222,13 +223,15 @@ def _generate(version, fields):
         body.append("r = samplers.get(%s) or rate" % _numeric(role["sampler_id"]))
     else:
         r = "rate"
-    dict_items.append("'sampling_rate': %s" % r)
+    if not (unsampled and r == "rate"):
+        dict_items.append("'sampling_rate': %s" % r)
+    scale = "" if unsampled and r == "rate" else " * %s" % r
 
     # -- counters (delta counters preferred over totals) -------------------------------------
     for a in ("bytes_out", "packets_out", "bytes_in", "packets_in"):
         f = role.get(a) or role.get(a + "_total")
         if f is not None:
-            dict_items.append("'%s': %s%s" % (a, _numeric(f), _SCALE if r == "rate" else " * r"))
+            dict_items.append("'%s': %s%s" % (a, _numeric(f), scale))
     flags = [_numeric(role[a]) for a in ("tcp_flags", "reverse_tcp_flags") if a in role]
     if flags:   # a biflow's flags: both directions OR-ed (model.Flow.tcp_flags)
         dict_items.append("'tcp_flags': %s" % " | ".join(flags))
@@ -332,13 +335,12 @@ def _generate(version, fields):
         final.append("elif %s == 2: fl.swap(); fl.initiator_known = True" % bd)
     final.append("append(fl)")
     record = body + ["d = {%s}" % ", ".join(dict_items)] + post + final
-    amap = role["action"].element.values if "action" in role else {}
-    return (pre, record), amap
+    return pre, record, r == "rate"
 
 
 def _compile(version, fields):
     analysed, unknown, variable, fixed_total = _analyse(fields)
-    generated, amap = _generate(version, analysed)
+    generated = _generate(version, analysed)
     ct = CompiledTemplate()
     ct.version, ct.fields, ct.unknown = version, fields, unknown
     ct.is_flow = generated is not None
@@ -347,15 +349,15 @@ def _compile(version, fields):
     ct.convert, ct.source = None, ""
     if generated is None:
         return ct
-    pre, record = generated
+    pre, record, uses_call_rate = generated
     names = [f.var for f in analysed if f.var is not None]
     target = "(%s,)" % ", ".join(names)
     lines = ["def convert(buf, start, end, T, U, rate, opts, domain):",
              "    out = []", "    append = out.append"]
     lines += ["    " + line for line in pre]
-    ns = _namespace(version, amap)
+    ns = _namespace(version, _action_map(analysed))
     if variable:
-        ns["walk"] = _make_walker(analysed)
+        ns["walk"] = make_walker(analysed)
         ns["MINLEN"] = ct.min_length
         loop = ["pos = start",
                 "while end - pos >= MINLEN:",
@@ -365,15 +367,17 @@ def _compile(version, fields):
         ns["iter_unpack"] = st.iter_unpack
         loop = ["n = (end - start) // %d" % fixed_total,
                 "for %s in iter_unpack(buf[start:start + n * %d]):" % (target, fixed_total)]
-    loop += ["    " + line for line in record]
-    if any(_SCALE in line for line in loop):
-        # unsampled exports skip the multiplications (measurably cheaper per record)
+    if uses_call_rate:
+        unsampled = _generate(version, analysed, unsampled=True)[1]
         lines.append("    if rate == 1:")
-        lines += ["        " + line.replace(_SCALE, "") for line in loop]
+        lines += ["        " + line for line in loop]
+        lines += ["            " + line for line in unsampled]
         lines.append("    else:")
-        lines += ["        " + line.replace(_SCALE, " * rate") for line in loop]
+        lines += ["        " + line for line in loop]
+        lines += ["            " + line for line in record]
     else:
         lines += ["    " + line for line in loop]
+        lines += ["        " + line for line in record]
     lines.append("    return out")
     ct.source = "\n".join(lines)
     exec(compile(ct.source, "<template %s>" % version, "exec"), ns)
@@ -381,59 +385,15 @@ def _compile(version, fields):
     return ct
 
 
+def _action_map(analysed):
+    for f in analysed:
+        if f.attr == "action":
+            return f.element.values
+    return {}
+
+
 def _namespace(version, amap):
     return {"Flow": Flow, "new": Flow.__new__, "P": version, "AMAP": amap,
             "Z4": b"\0" * 4, "Z16": b"\0" * 16, "V4": V.V4, "V6": V.V6, "mac": V.mac,
             "text": V.text, "hexstr": V.hexstr, "uint": V.uint, "ntp": V.ntp_time,
             "app_id_text": V.app_id_text}
-
-
-def _make_walker(analysed):
-    """Per-record field walker for templates with variable-length elements (RFC 7011 §7)."""
-    steps = []
-    for f in analysed:
-        unpack = None
-        if f.var is not None and f.length != VARIABLE and f.kind in ("int", "ntp", "float"):
-            unpack = struct.Struct("!" + f.code).unpack_from
-        steps.append((f.length, f.var is not None, unpack))
-    steps = tuple(steps)
-
-    def walk(buf, pos, end):
-        vals = []
-        for length, keep, unpack in steps:
-            if length == VARIABLE:
-                length, pos = variable_length(buf, pos, end)
-            nxt = pos + length
-            if nxt > end:
-                raise DecodeError("record overruns its set")
-            if keep:
-                vals.append(unpack(buf, pos)[0] if unpack else bytes(buf[pos:nxt]))
-            pos = nxt
-        return vals, pos
-
-    return walk
-
-
-def variable_length(buf, pos, end):
-    """(length, position after the length prefix) of a variable-length field (RFC 7011 §7)."""
-    if pos >= end:
-        raise DecodeError("variable-length field overruns its set")
-    length = buf[pos]
-    if length < 255:
-        return length, pos + 1
-    if pos + 3 > end:
-        raise DecodeError("variable-length field overruns its set")
-    return (buf[pos + 1] << 8) | buf[pos + 2], pos + 3
-
-
-def walk_raw(fields, buf, pos, end):
-    """One record as a list of raw field bytes (options records: slow path, rare)."""
-    vals = []
-    for _pen, _eid, length in fields:
-        if length == VARIABLE:
-            length, pos = variable_length(buf, pos, end)
-        if pos + length > end:
-            raise DecodeError("record overruns its set")
-        vals.append(bytes(buf[pos:pos + length]))
-        pos += length
-    return vals, pos

@@ -80,7 +80,7 @@ def apply_record(opts, version, fields, scope_count, raw_values):
             _bounded_set(opts.samplers, sid, rate)
     name = got.get("if_name") or got.get("if_description")
     ifindex = got.get("input_if", got.get("output_if"))
-    if name and ifindex is not None:
+    if name and ifindex:     # ifIndex 0 is "no interface" (softflowd names its capture source so)
         _bounded_set(opts.if_names, ifindex, name)
     if got.get("app_name") and isinstance(got.get("app_id"), bytes):
         _bounded_set(opts.app_names, got["app_id"], got["app_name"])

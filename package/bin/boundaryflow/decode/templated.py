@@ -6,7 +6,7 @@ state changes, so a bad datagram never leaves half a template behind.
 """
 from __future__ import annotations
 
-from .compiler import walk_raw
+from .records import VARIABLE, walk_raw
 from .errors import DecodeError
 from .options import apply_record
 from .state import Pending
@@ -16,7 +16,8 @@ def process(state, version, domain, sets, buf, T, U, arrival, template_sets):
     """Decode one message's sets. Returns (flows, data records seen or None when unknown).
 
     ``sets``: [(set id, start, end)] over ``buf``; ``template_sets``: {set id: parser} where a
-    parser yields ("template"|"options", template id, fields, scope count) or ("withdraw", ...).
+    parser returns a list of ("data"|"options"|"rejected", template id, fields, scope count) and
+    ("withdraw", template id or None for all, "data"|"options", 0).
     """
     announced = []
     for set_id, start, end in sets:
@@ -27,7 +28,7 @@ def process(state, version, domain, sets, buf, T, U, arrival, template_sets):
     released = []
     for kind, tid, fields, scope_count in announced:
         if kind == "withdraw":
-            state.withdraw(version, domain, tid, fields)   # fields = template kind or None
+            state.withdraw(version, domain, tid, fields)   # here fields = the template kind
         elif kind == "rejected":
             state.counters["templates_rejected"] += 1
         elif state.add_template(version, domain, tid, kind, fields, scope_count, arrival):
@@ -82,7 +83,7 @@ def _decode_set(state, version, domain, tid, t, buf, start, end, T, U, out):
 
 def _raw_records(state, t, buf, start, end):
     """Each record of a set as raw field bytes (slow path: options and non-flow templates)."""
-    minimum = max(1, sum(1 if n == 0xFFFF else n for _p, _i, n in t.fields))
+    minimum = max(1, sum(1 if n == VARIABLE else n for _p, _i, n in t.fields))
     pos = start
     try:
         while end - pos >= minimum:

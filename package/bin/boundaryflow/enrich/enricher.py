@@ -50,6 +50,8 @@ class Enricher(object):
         self.flows = self.misses = self.threat_flows = self.identity_flows = self.job_flows = 0
         self._addr = {"external": 0, "geo": 0, "asn": 0, "asset": 0}
         self._reload_local(0.0)
+        if background:      # fetch remote sources now, so the first refresh() can apply them
+            self._start_remote(time.time(), wait=False)
 
     # -- per flow ---------------------------------------------------------------------------
     def enrich(self, flow):
@@ -76,35 +78,45 @@ class Enricher(object):
         if threat is not None:
             d["threat_match"], d["threat_source"], d["threat_category"] = threat
             self.threat_flows += 1
-        if s[7] is not None or t[7] is not None:
-            self._users(flow, d, s[7], t[7])
-        if s[8] is not None or t[8] is not None:
-            self._job(flow, d, s[8], t[8])
+        if s[7] is not None or t[7] is not None:      # (users, jobs) intervals of either end
+            self._timed(flow, d, s[7], t[7])
         proto, sp, dp = flow.protocol_number, flow.src_port, flow.dest_port
         if flow.app is None:
             app = self._apps.get((proto << 16) | dp) or self._apps.get((proto << 16) | sp)
             if app is not None:
                 d["app"] = app
         if sa or da:
-            d["plane"] = self._plane(flow, s[4], t[4], da, sa and not di, dp)
+            # plane (DESIGN.md 3); inlined: this runs for most flows at an AI cluster boundary
+            sr, dr = s[4], t[4]
+            if dr == "inference" and dp in self._inference_ports:
+                d["plane"] = "inference"
+            elif sr == "gpu_node" and dr == "storage":
+                # which way did the bulk of the bytes go? bytes_out = sent by src (the GPU here)
+                d["plane"] = "ingestion" if flow.bytes_in >= flow.bytes_out else "checkpoint"
+            elif sr == "storage" and dr == "gpu_node":
+                d["plane"] = "ingestion" if flow.bytes_out >= flow.bytes_in else "checkpoint"
+            elif da and dp in self._management_ports:
+                d["plane"] = "management"
+            elif sa and not di:
+                d["plane"] = "outbound"
+            else:
+                d["plane"] = "other"
         else:
             d["plane"] = "other"
-        if s[2] and t[2]:
-            d["community_id"] = self._cid(s[2], t[2], proto, sp, dp, flow.icmp_type, flow.icmp_code)
+        sb, tb = s[2], t[2]
+        if sb and tb:
+            if proto == 1 or proto == 58:
+                d["community_id"] = self._cid(sb, tb, proto, sp, dp, flow.icmp_type, flow.icmp_code)
+            else:
+                d["community_id"] = self._cid(sb, tb, proto, sp, dp)
 
-    def _plane(self, flow, src_role, dest_role, dest_ai, src_ai_to_external, dp):
-        if dest_role == "inference" and dp in self._inference_ports:
-            return "inference"
-        # storage <-> GPU: which way did the bulk of the bytes go? bytes_out = sent by src.
-        if src_role == "gpu_node" and dest_role == "storage":
-            return "ingestion" if flow.bytes_in >= flow.bytes_out else "checkpoint"
-        if src_role == "storage" and dest_role == "gpu_node":
-            return "ingestion" if flow.bytes_out >= flow.bytes_in else "checkpoint"
-        if dest_ai and dp in self._management_ports:
-            return "management"
-        if src_ai_to_external:
-            return "outbound"
-        return "other"
+    def _timed(self, flow, d, src_timed, dest_timed):
+        su, sj = src_timed if src_timed is not None else (None, None)
+        du, dj = dest_timed if dest_timed is not None else (None, None)
+        if su is not None or du is not None:
+            self._users(flow, d, su, du)
+        if sj is not None or dj is not None:
+            self._job(flow, d, sj, dj)
 
     def _users(self, flow, d, src_iv, dest_iv):
         t = flow.end
@@ -141,22 +153,25 @@ class Enricher(object):
         return entry
 
     def _address(self, ip):
-        """(src_fields, dest_fields, packed, internal, role, is_ai, threat, users, jobs)."""
+        """(src_fields, dest_fields, packed, internal, role, is_ai, threat, timed); timed is
+        (user intervals, job intervals) or None when the address has neither."""
         try:
             addr = ipaddress.ip_address(ip)
         except (ValueError, TypeError):
-            return ({}, {}, b"", False, None, False, None, None, None)
+            return ({}, {}, b"", False, None, False, None, None)
         internal = self._internal.lookup(addr) is not None
         fields = {"internal": internal}
         asset = self.lookups[ASSETS].table.lookup(addr)
         role = None
         if asset:
             self._addr["asset"] += 1
-            role = asset.get("role") or None
-            for k in ("role", "zone", "name", "tier"):
+            role = (asset.get("role") or "").lower() or None     # "GPU_Node" is gpu_node
+            if role:
+                fields["role"] = role
+            for k in ("zone", "name", "tier"):
                 if asset.get(k):
                     fields[k] = asset[k]
-        if not internal and not addr.is_private:    # private/reserved ranges have no geo data
+        if not internal:      # (a stray private address outside internal_networks just misses)
             self._addr["external"] += 1
             geo = self.geo_city.lookup(ip)
             if geo is not None:
@@ -173,17 +188,20 @@ class Enricher(object):
         threat = self.threat.lookup(addr)
         if threat is not None:
             threat = (ip, threat[0], threat[1])
+        key = str(addr)       # the lookups hold canonical text (e.g. compressed IPv6)
+        users, jobs = self._identity.get(key), self.lookups[JOBS].table.get(key)
         return ({"src_" + k: v for k, v in fields.items()},
                 {"dest_" + k: v for k, v in fields.items()},
                 addr.packed, internal, role, role in AI_ROLES, threat,
-                self._identity.get(ip), self.lookups[JOBS].table.get(ip))
+                (users, jobs) if users is not None or jobs is not None else None)
 
     # -- periodic -----------------------------------------------------------------------------
     def refresh(self, now=None, wait=False):
         """Reload changed files now; run network refreshes (remote feeds, identity pollers, MaxMind
-        download) in a background thread so a slow server never stalls the collector, and apply
-        their results on a later call (``wait=True``: run them here and apply right away).
-        Returns True when enrichment data changed (the address cache was dropped)."""
+        download) in a background thread so a slow server never stalls the collector. New threat
+        intel is swapped in by that thread; the address cache (and so every cached address) is
+        refreshed, and new identities and databases applied, on the next call (``wait=True``: run
+        them here and apply right away). Returns True when the address cache was dropped."""
         now = time.time() if now is None else now
         changed = self._reload_local(now)
         self._start_remote(now, wait)
@@ -207,7 +225,7 @@ class Enricher(object):
         return self.threat.refresh_local(now) or changed
 
     def _apply_remote(self):
-        self.threat.rebuild()
+        # the threat table was rebuilt by the refresh thread; the rest is cheap
         self._rebuild_identity()
         self.geo_city.reload_if_changed()
         self.geo_asn.reload_if_changed()
@@ -224,12 +242,16 @@ class Enricher(object):
             return
 
         def run():
-            changed = False
+            changed = feeds_changed = False
             for task in tasks:
                 try:
-                    changed = task.refresh(now) or changed
+                    if task.refresh(now):
+                        changed = True
+                        feeds_changed = feeds_changed or task in self.threat.feeds
                 except Exception as e:        # a task must never kill the collector
                     task.status = "error: %s: %s" % (type(e).__name__, e)
+            if feeds_changed:
+                self.threat.rebuild()
             if changed:
                 self._remote_changed = True
 

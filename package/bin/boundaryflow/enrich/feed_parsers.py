@@ -46,7 +46,7 @@ def _network(text):
 def parse_iplist(text):
     out, bad = [], 0
     for line in text.splitlines():
-        body = re.split(r"[#;]", line, 1)[0].strip()
+        body = re.split(r"[#;]", line, maxsplit=1)[0].strip()
         if not body:
             continue
         net = _network(body.split()[0].rstrip(","))

@@ -8,6 +8,7 @@ keeps the indicators from the last good one. :class:`ThreatIntel` merges everyth
 from __future__ import annotations
 
 import os
+import threading
 
 from ..lookups import CidrTable, parse_network, read_lookup, LookupError_
 from . import http
@@ -129,6 +130,7 @@ class ThreatIntel(object):
         self.lookup_path = os.path.join(cfg.enrichment.lookups_dir, LOOKUP_NAME)
         self.feeds = [Feed(sec, cfg) for _n, sec in sorted(cfg.feeds.items())]
         self.table = CidrTable()
+        self._rebuild_lock = threading.Lock()
         self.lookup_status = "not loaded"
         self.lookup_bad = 0
         self._lookup_id = False          # never looked
@@ -185,14 +187,20 @@ class ThreatIntel(object):
         return True
 
     def rebuild(self):
+        """Build a new table from the current indicators and swap it in. Runs in the refresh
+        thread after remote feeds change (building from many thousand CIDRs takes a while);
+        the lock makes the last of two concurrent rebuilds see every source's newest data."""
+        with self._rebuild_lock:
+            self.table = self._build()
+
+    def _build(self):
         merged = {}
         for net, source, category in self._lookup_entries:
             _merge(merged, net, source, category)
         for feed in self.feeds:
             for net, _note in feed.indicators:
                 _merge(merged, net, feed.name, feed.category)
-        self.table = CidrTable((net, (",".join(srcs), ",".join(cats) or None))
-                               for net, (srcs, cats) in merged.items())
+        return CidrTable((net, (",".join(srcs), ",".join(cats) or None)) for net, (srcs, cats) in merged.items())
 
     def health(self):
         out = {"threat_lookup": self.lookup_status, "threat_indicators": len(self.table)}

@@ -21,12 +21,12 @@ import time
 
 from ..data import read_csv
 from .generate import DAY, generate
-from .ipfix_export import IpfixExporter
+from .ipfix_export import IpfixExporter, send_stream
 from .pcap import write_pcap
-from .replay import engine_mapping, maxmind_test_dbs
+from .replay import engine_mapping, exports, maxmind_test_dbs
 from .score import score
 
-WEEK = 7 * DAY
+BACKLOG = 500          # datagrams the exporter may run ahead of the collector
 
 
 def recent_monday(days, now=None):
@@ -47,6 +47,9 @@ def parse_args(argv):
     p.add_argument("--scale", type=float, default=1.0, help="multiplies benign traffic rates (default 1.0)")
     p.add_argument("--no-attacks", action="store_true", help="benign traffic and near-misses only")
     p.add_argument("--rate", type=float, default=3000.0, help="datagrams per second sent (default 3000)")
+    p.add_argument("--sampling", type=int, default=1, help="export as a 1-in-N packet-sampling router (default 1)")
+    p.add_argument("--second-exporter", action="store_true",
+                   help="a core switch (127.0.0.2) also exports the internet-facing flows: duplicates to remove")
     p.add_argument("--port", type=int, default=0, help="collector UDP port on 127.0.0.1 (default: a free one)")
     p.add_argument("--start", type=float, help="scenario start (epoch); default: a recent Monday 00:00 UTC")
     p.add_argument("--quiet", action="store_true", help="no progress line")
@@ -129,17 +132,18 @@ def read_events(path):
     return flows, findings, health
 
 
-def summary(sc, path, pipe_counters, sent, elapsed, port, dashboards):
+def summary(sc, path, pipe_counters, sent, elapsed, port, dashboards, sampling=1):
     flows, findings, _health = read_events(path)
     out = []
     w = out.append
+    sampled = " (1-in-%d packet sampling)" % sampling if sampling > 1 else ""
     w("")
     w("Boundary Flow demo - synthetic AI cluster (seed %d)" % sc.seed)
     w("  simulated   %s -> %s, learning until %s" % (_when(sc.start), _when(sc.end), _when(sc.learning_end)))
-    w("  exported    %d IPFIX records in %d datagrams over UDP to 127.0.0.1:%d in %.1f s"
-      % (len(sc.records), sent, port, elapsed))
-    w("  collector   %d flows in, %d events out, %d decode errors, %d late records"
-      % (pipe_counters.get("flows_in", 0), pipe_counters.get("events_out", 0),
+    w("  exported    %d flow records in %d IPFIX datagrams over UDP to 127.0.0.1:%d in %.1f s%s"
+      % (len(sc.records), sent, port, elapsed, sampled))
+    w("  collector   %d flows in, %d duplicates removed, %d events out, %d decode errors, %d late records"
+      % (pipe_counters.get("flows_in", 0), pipe_counters.get("duplicates", 0), pipe_counters.get("events_out", 0),
          pipe_counters.get("decode_errors", 0), pipe_counters.get("late_records", 0)))
     by_plane = collections.Counter()
     records_by_plane = collections.Counter()
@@ -232,18 +236,29 @@ def run_demo(argv=None):
     thread.start()
     pipe = collector.pipeline
     t0 = time.monotonic()
+    ex = sc.plan.exporter
+    # the border router sends from 127.0.0.1; the optional core switch (duplicates) from 127.0.0.2
+    senders = {ex["address"]: IpfixExporter(("127.0.0.1", port), rate=args.rate)}
+    if args.second_exporter:
+        senders[ex["second"]["address"]] = IpfixExporter(("127.0.0.1", port),
+                                                         source=(ex["second"]["loopback"], 0))
     try:
-        with IpfixExporter(("127.0.0.1", port), sc.plan.exporter["observation_domain"], rate=args.rate) as exp:
-            messages = list(exp.encoder.encode(sc.records))
-            write_pcap(os.path.join(work, "ipfix.pcap"), messages, dst=("127.0.0.1", port))
-            total = len(messages)
+        items = list(exports(sc, args.sampling, args.second_exporter))
+        loopback = {ex["address"]: "127.0.0.1", ex.get("second", {}).get("address"): ex.get("second", {}).get("loopback")}
+        write_pcap(os.path.join(work, "ipfix.pcap"), [(loopback[a], m) for a, m in items], dst=("127.0.0.1", port))
+        total = len(items)
 
-            def show(sent):
-                progress.update("exporting IPFIX over UDP: %d/%d datagrams (%d%%) | collector: %d datagrams, "
-                                "%d flows, %d findings" % (sent, total, 100 * sent // max(total, 1),
-                                                           pipe.totals["datagrams"], pipe.totals["flows_in"],
-                                                           pipe.totals["findings"]))
-            sent = exp.send_messages(messages, progress=show, progress_every=50)
+        def show(sent):
+            progress.update("exporting IPFIX over UDP: %d/%d datagrams (%d%%) | collector: %d datagrams, "
+                            "%d flows, %d findings" % (sent, total, 100 * sent // max(total, 1),
+                                                       pipe.totals["datagrams"], pipe.totals["flows_in"],
+                                                       pipe.totals["findings"]))
+
+        def keep_up(sent):
+            # a demo must not lose datagrams on a slow machine: stay a bounded backlog ahead
+            while sent - pipe.totals["datagrams"] > BACKLOG and thread.is_alive():
+                time.sleep(0.005)
+        sent = send_stream(((senders[a], m) for a, m in items), args.rate, show, 50, keep_up)
         # wait until the collector has processed every datagram (or stops making progress)
         last, last_change = -1, time.monotonic()
         while pipe.totals["datagrams"] < sent and time.monotonic() - last_change < 10:
@@ -253,6 +268,8 @@ def run_demo(argv=None):
                             % (pipe.totals["datagrams"], sent, pipe.totals["flows_in"], pipe.totals["findings"]))
             time.sleep(0.1)
     finally:
+        for sender in senders.values():
+            sender.close()
         stop.set()
         thread.join(120)
         sink.close()
@@ -262,10 +279,11 @@ def run_demo(argv=None):
     progress.done()
     counters = pipe.counters()
     dashboards = [os.path.join(os.path.dirname(work), "dashboards"), os.path.join("out", "dashboards")]
-    sys.stdout.write(summary(sc, cfg.output.path, counters, sent, elapsed, port, dashboards))
+    sys.stdout.write(summary(sc, cfg.output.path, counters, sent, elapsed, port, dashboards, args.sampling))
     sys.stdout.flush()
-    if counters.get("flows_in", 0) < len(sc.records):
-        sys.stderr.write("boundaryflow demo: the collector received %d of %d records (socket drops: %s)\n"
-                         % (counters.get("flows_in", 0), len(sc.records), pipe.socket_drops))
+    if pipe.totals["datagrams"] < sent or counters.get("decode_errors", 0):
+        sys.stderr.write("boundaryflow demo: the collector processed %d of %d datagrams (socket drops: %s, "
+                         "decode errors: %s)\n" % (pipe.totals["datagrams"], sent, pipe.socket_drops,
+                                                   counters.get("decode_errors", 0)))
         return 1
     return 0

@@ -36,15 +36,19 @@ def export_time(datagram):
 
 
 def write_pcap(path, datagrams, src=("10.0.0.1", 50000), dst=("127.0.0.1", 4739)):
-    """Write datagrams (bytes) as one UDP packet each; timestamps = their export time."""
+    """Write datagrams as one UDP packet each; timestamps = their export time. An item may be
+    ``bytes`` (sent from ``src``) or ``(source address, bytes)`` for several exporters."""
     n = 0
     with open(path, "wb") as fh:
         fh.write(_GLOBAL)
         last = 0
         for i, d in enumerate(datagrams):
+            sender = src
+            if isinstance(d, tuple):
+                sender, d = (d[0], src[1]), d[1]
             ts = export_time(d) or last
             last = ts
-            fr = frame(d, src, dst, i)
+            fr = frame(d, sender, dst, i)
             fh.write(struct.pack("<IIII", ts, 0, len(fr), len(fr)))
             fh.write(fr)
             n += 1

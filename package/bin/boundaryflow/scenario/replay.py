@@ -3,11 +3,14 @@ of its IPFIX datagrams (what a collector would receive, without the socket).
 
     cfg = engine_config(sc, work_dir)             # lookups written into work_dir/lookups
     pipe = replay_scenario(sc, cfg, sink)         # Pipeline after close()
+    for exporter, message in exports(sc): ...     # the datagrams, with a second exporter optionally
 """
 from __future__ import annotations
 
+import heapq
 import os
 
+from ..lookups import CidrTable
 from .ipfix_export import IpfixEncoder
 from .pcap import export_time
 
@@ -48,19 +51,41 @@ def engine_config(sc, work_dir, **kw):
     return from_mapping(engine_mapping(sc, work_dir, **kw), work_dir)
 
 
-def datagrams(sc, observation_domain=None, **kw):
-    """The scenario's records as IPFIX messages, in export order."""
-    domain = observation_domain or sc.plan.exporter["observation_domain"]
-    return IpfixEncoder(domain, **kw).encode(sc.records)
+def duplicate_records(sc, offset=0.003):
+    """What a second exporter on the internet path (a core switch) reports of the same traffic:
+    every record with an external end, a few milliseconds later and on its own interfaces."""
+    internal = CidrTable((n, True) for n in sc.plan.internal_networks.split(","))
+    out = []
+    for r in sc.records:
+        if r.src_ip in internal and r.dest_ip in internal:
+            continue
+        d = r.copy()
+        d.start, d.end = round(r.start + offset, 3), round(r.end + offset, 3)
+        d.input_if, d.output_if = (r.input_if or 0) + 100, (r.output_if or 0) + 100
+        out.append(d)
+    return out
 
 
-def replay_scenario(sc, cfg, sink, tick_every=60.0):
-    """Feed every datagram to a Pipeline with its export time as arrival; returns the closed pipeline."""
+def exports(sc, sampling=1, second_exporter=False):
+    """(exporter address, IPFIX message) in arrival order. ``second_exporter`` adds the core
+    switch's duplicate export of the internet-facing flows (its own domain and sequence)."""
+    ex = sc.plan.exporter
+    main = IpfixEncoder(ex["observation_domain"], sampling=sampling, seed=sc.seed).encode(sc.records)
+    stream = ((ex["address"], m) for m in main)
+    if not second_exporter:
+        return stream
+    second = ex["second"]
+    dup = IpfixEncoder(second["observation_domain"], sampling=sampling, seed=sc.seed + 1).encode(duplicate_records(sc))
+    return heapq.merge(stream, ((second["address"], m) for m in dup), key=lambda item: export_time(item[1]))
+
+
+def replay_scenario(sc, cfg, sink, tick_every=60.0, sampling=1, second_exporter=False):
+    """Feed every datagram to a Pipeline with its export time as arrival; returns the closed pipeline.
+    ``sampling=N`` exports as a 1-in-N packet-sampling router would."""
     from ..pipeline import Pipeline
     pipe = Pipeline(cfg, sink)
-    exporter = sc.plan.exporter["address"]
     last = None
-    for msg in datagrams(sc):
+    for exporter, msg in exports(sc, sampling, second_exporter):
         at = export_time(msg)
         pipe.handle_datagram(msg, exporter, at)
         if last is None or at - last >= tick_every:

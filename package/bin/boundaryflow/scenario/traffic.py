@@ -30,7 +30,7 @@ def nfs_ingestion(b):
 def object_store(b):
     """S3 GETs of dataset shards and periodic checkpoint PUTs (4 parallel streams)."""
     stores = b.plan.hosts("objstore")
-    for i, gpu in enumerate(b.plan.hosts("gpu")):
+    for gpu in b.plan.hosts("gpu"):
         period = b.rng.uniform(45, 120) * 60          # this job's checkpoint cadence
         t = b.tl.start + b.rng.uniform(0, period)
         while t < b.tl.end:
@@ -112,7 +112,7 @@ def management(b):
                           b.rng.randint(2, 300) * KiB, b.rng.randint(10, 3000) * KiB))
 
 
-def repositories(b, hosts_by_repo=None):
+def repositories(b):
     """Package/model pulls from allowlisted repositories, and hourly experiment telemetry (seen
     during learning but not allowlisted)."""
     repos = [h for r in b.plan.repos if r["active_in_learning"] for h in r["hosts"]]
@@ -141,7 +141,9 @@ def dns_ntp(b):
     dns, ntp = b.plan.hosts("services")[0], b.plan.hosts("services")[1]
     hosts = b.plan.hosts("gpu") + [h for h in b.plan.inference_endpoints if h.version == 4]
     for h in hosts:
-        t = b.tl.start + b.rng.uniform(0, 1800)
+        # the first queries come right at the start: the engine's learning period begins with the
+        # first record it sees, and the attacks are placed relative to the scenario's start
+        t = b.tl.start + b.rng.uniform(0, 60)
         while t < b.tl.end:
             b.add(udp(h, None, dns, 53, t, b.rng.uniform(0.001, 0.05), b.rng.randint(60, 90),
                       b.rng.randint(90, 300)))

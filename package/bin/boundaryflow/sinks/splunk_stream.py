@@ -10,30 +10,54 @@ benchmarks/bench_splunk_stream.py for the cost of each.
 """
 from __future__ import annotations
 
+import os
 import re
 import threading
 
 from .serialize import dumps
 
-# XML 1.0 forbids these code points even escaped; JSON encoding already escapes control characters
-# in the body, so only metadata strings (host, source, ...) can carry them.
+# XML 1.0 forbids these code points even escaped. JSON encoding already escapes U+0000-U+001F in
+# the body, so only metadata strings (host, source, ...) need the full scan.
 _INVALID_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
-def xml_text(value):
-    """Escape text for an XML element body (``&``, ``<``, ``>``; invalid code points dropped)."""
-    text = str(value)
+def _escape_markup(text):
     if "&" in text:
         text = text.replace("&", "&amp;")
     if "<" in text:
         text = text.replace("<", "&lt;")
     if ">" in text:
         text = text.replace(">", "&gt;")
-    return _INVALID_XML.sub("", text)
+    return text
+
+
+def xml_text(value):
+    """Escape text for an XML element body (``&``, ``<``, ``>``; invalid code points dropped)."""
+    return _INVALID_XML.sub("", _escape_markup(str(value)))
+
+
+def json_xml_text(data):
+    """Escape a JSON document for ``<data>``; a regex scan only when U+FFFE/U+FFFF occur."""
+    data = _escape_markup(data)
+    if "\ufffe" in data or "\uffff" in data:
+        data = data.replace("\ufffe", "").replace("\uffff", "")
+    return data
 
 
 def xml_attr(value):
     return xml_text(value).replace('"', "&quot;")
+
+
+# fd -> pid of the sink that opened <stream> on it. Forked collector workers inherit this, so their
+# sinks add events to the parent's document instead of opening a second one.
+_OPEN_DOCUMENTS = {}
+
+
+def _fileno(stream):
+    try:
+        return stream.fileno()
+    except (AttributeError, OSError, ValueError):   # in-memory streams
+        return None
 
 
 class SplunkStreamSink(object):
@@ -42,6 +66,9 @@ class SplunkStreamSink(object):
     ``stream``: a text stream (``sys.stdout``). ``stanza``: the input stanza name, sent as the
     event's ``stanza`` attribute so splunkd applies that input's settings. ``index``: used when an
     envelope names none (an empty index lets splunkd apply the input's index).
+
+    Several worker processes may share one stdout: the parent calls :meth:`open` before forking,
+    the workers' sinks then only add events, and the parent's :meth:`close` ends the document.
     """
 
     def __init__(self, stream, stanza=None, index=None):
@@ -49,6 +76,7 @@ class SplunkStreamSink(object):
         self._open = '<event stanza="%s">' % xml_attr(stanza) if stanza else "<event>"
         self._index = index or None
         self._header_written = False
+        self._owns_document = False
         self._closed = False
         self._lock = threading.Lock()   # one document, whatever thread writes
         self.events_out = 0
@@ -65,9 +93,27 @@ class SplunkStreamSink(object):
             if value:
                 parts.append("<%s>%s</%s>" % (key, xml_text(value), key))
         body = env["event"]
-        data = body if isinstance(body, str) else dumps(body)
-        parts.append("<data>%s</data></event>\n" % xml_text(data))
+        data = xml_text(body) if isinstance(body, str) else json_xml_text(dumps(body))
+        parts.append("<data>%s</data></event>\n" % data)
         return "".join(parts)
+
+    def _start(self):
+        """The ``<stream>`` header, unless this process or its parent already opened the document."""
+        self._header_written = True
+        fd = _fileno(self._stream)
+        if fd is not None and fd in _OPEN_DOCUMENTS:
+            return ""
+        if fd is not None:
+            _OPEN_DOCUMENTS[fd] = os.getpid()
+        self._owns_document = True
+        return "<stream>\n"
+
+    def open(self):
+        """Open the document now (before forking workers that write to the same stdout)."""
+        with self._lock:
+            if not self._header_written:
+                self._stream.write(self._start())
+                self._stream.flush()
 
     def write(self, envelopes):
         if not envelopes:
@@ -77,8 +123,7 @@ class SplunkStreamSink(object):
             if self._closed:
                 raise ValueError("write to a closed SplunkStreamSink")
             if not self._header_written:
-                chunk = "<stream>\n" + chunk
-                self._header_written = True
+                chunk = self._start() + chunk
             try:
                 self._stream.write(chunk)
             except (OSError, ValueError):
@@ -93,13 +138,14 @@ class SplunkStreamSink(object):
                 self._stream.flush()
 
     def close(self):
-        """Close the ``<stream>`` document; the underlying stream (stdout) stays open."""
+        """Close the ``<stream>`` document (if this sink opened it); the stream itself stays open."""
         with self._lock:
             if self._closed:
                 return
             self._closed = True
-            if self._header_written:
+            if self._owns_document:
                 self._stream.write("</stream>\n")
+                _OPEN_DOCUMENTS.pop(_fileno(self._stream), None)
             self._stream.flush()
 
     def health(self):
