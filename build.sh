@@ -14,7 +14,7 @@ ROOT=$PWD
 VENV=$ROOT/.venv
 
 # Debian packages: real exporters and independent decoders for tests, node for dashboards.
-APT_PACKAGES="python3 python3-venv python3-dev gcc softflowd pmacct nfdump tshark tcpdump iproute2 nodejs npm"
+APT_PACKAGES="python3 python3-venv python3-dev gcc openssl softflowd pmacct nfdump tshark tcpdump iproute2 nodejs npm"
 
 need_apt() {
   local missing=""
@@ -48,7 +48,11 @@ setup_venv() {
   echo "$stamp_src" > "$VENV/.stamp"
 }
 
-setup() { setup_apt; setup_venv; export PATH="$VENV/bin:$PATH"; }
+# MaxMind's official test databases (GeoIP2-City-Test, GeoLite2-ASN-Test, corrupt samples) from the
+# maxminddb sdist on PyPI: enrichment tests and the demo's geography use them.
+setup_test_data() { bash scripts/fetch_test_data.sh >/dev/null; }
+
+setup() { setup_apt; setup_venv; export PATH="$VENV/bin:$PATH"; setup_test_data; }
 
 cmd=${1:-package}; shift || true
 case "$cmd" in

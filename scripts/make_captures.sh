@@ -85,12 +85,21 @@ except OSError: pass" &
 
 stop() { kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
 
-# finish NAME: stop tcpdump, install the capture.
+# finish NAME: wait until tcpdump has written everything (the file stops growing; on a busy machine
+# tcpdump may lag the exporter), stop it, install the capture - never an empty one.
 finish() {
-  sleep 0.5
+  local f=$WORK/$1.pcap last=-1 size
+  for _ in $(seq 40); do
+    sleep 0.5
+    size=$(stat -c %s "$f")
+    [ "$size" -gt 24 ] && [ "$size" -eq "$last" ] && break
+    last=$size
+  done
   stop "$TCPDUMP_PID"
-  cp "$WORK/$1.pcap" "$OUT/$1.pcap"
-  echo "==> $1: $(stat -c %s "$OUT/$1.pcap") bytes"
+  size=$(stat -c %s "$f")
+  if [ "$size" -le 24 ]; then echo "make_captures.sh: $1: nothing captured (see $WORK/$1.log)" >&2; KEEP_WORK=1; exit 1; fi
+  cp "$f" "$OUT/$1.pcap"
+  echo "==> $1: $size bytes"
 }
 
 # register NAME KIND PORT COMMAND: remember what made the capture, for the reference phase.
@@ -274,3 +283,4 @@ while IFS=$'\t' read -r name kind port command; do
 done <"$WORK/manifest.tsv"
 
 echo "==> captures in $OUT, references in $REF"
+echo "    next: ./build.sh golden (expected/*.jsonl follow the captures), then review git diff tests/golden"

@@ -29,7 +29,8 @@ FEED_CONF = "ta_boundaryflow_threat_feed"
 INPUT_SECTIONS = ("collector", "reduction")          # from the input stanza
 SETTINGS_SECTIONS = ("enrichment", "detection", "output")   # from settings tabs
 # UCC fields that are not engine keys (references to accounts, Splunk's own stanza keys).
-UCC_ONLY_FIELDS = frozenset(["name", "index", "maxmind_account", "hec_account", "account", "loglevel",
+UCC_ONLY_FIELDS = frozenset(["name", "index", "maxmind_account", "hec_account", "okta_account", "entra_account",
+                             "account", "loglevel",
                              "host", "interval", "disabled", "python.version", "python.required",
                              "sourcetype", "start_by_shell"])
 FEED_FIELDS = ("url", "format", "column", "collection", "interval", "category", "verify_tls")
@@ -125,6 +126,20 @@ def build_mapping(input_name, input_item, settings=None, accounts=None, feeds=No
         account = secret_of(maxmind, "maxmind", enr["maxmind_license_key_env"])
         if account.get("username"):
             enr["maxmind_account_id"] = account["username"]
+
+    okta = settings.get("enrichment", {}).get("okta_account")
+    if okta:
+        enr = mapping["enrichment"]
+        enr.setdefault("okta_token_env", "BOUNDARYFLOW_OKTA_TOKEN")
+        account = secret_of(okta, "okta", enr["okta_token_env"])
+        enr["okta_url"] = account.get("url") or ""
+    entra = settings.get("enrichment", {}).get("entra_account")
+    if entra:
+        enr = mapping["enrichment"]
+        enr.setdefault("entra_client_secret_env", "BOUNDARYFLOW_ENTRA_SECRET")
+        account = secret_of(entra, "entra_id", enr["entra_client_secret_env"])
+        enr["entra_tenant_id"] = account.get("url") or ""
+        enr["entra_client_id"] = account.get("username") or ""
 
     for name, feed in sorted(feeds.items()):
         section = {k: str(feed[k]) for k in FEED_FIELDS if feed.get(k) not in (None, "")}

@@ -66,21 +66,6 @@ def test_every_record_reaches_the_detectors(seed_runs):
         assert c.get("decode_errors", 0) == 0 and c.get("late_records", 0) == 0
 
 
-KNOWN_ORIENTATION_ISSUE = (
-    "track/orient.py: a connection to an unlisted registered port (e.g. 4444, 9001) from an ephemeral "
-    "port is oriented by 'first_seen' when the router exports the reply record first, so the attack "
-    "looks inbound (see test_exfil_to_an_unlisted_registered_port_with_the_reply_exported_first)")
-
-
-def reply_exported_first_to_unlisted_port(sc, t):
-    """Is this missed attack the known orientation issue? Its first server->client record was
-    exported before the client's, and the server port is above the well-known range."""
-    for r in sc.records:
-        if {r.src_ip, r.dest_ip} == {t["src"], t["dest"]} and t["time_first"] <= r.start:
-            return r.src_ip == t["dest"] and r.src_port > 1023 and r.dest_port > r.src_port
-    return False
-
-
 def test_precision_and_recall_per_signature(seed_runs):
     per_run = [score(found, sc.truth) for sc, _pipe, found in seed_runs]
     pooled = combine(per_run)
@@ -89,12 +74,7 @@ def test_precision_and_recall_per_signature(seed_runs):
     assert len(pooled) == 11, report
     bad = {sig: e for sig, e in pooled.items() if e["precision"] < TARGET or e["recall"] < TARGET}
     details = "\n".join("%s: false=%s missed=%s" % (s, e["false"][:3], e["missed"][:3]) for s, e in bad.items())
-    # Misses caused by the one known tracker issue are reported as xfail; anything else fails.
-    unexplained = [t for (sc, _p, _f), s in zip(seed_runs, per_run) for e in s.values() for t in e["missed"]
-                   if not reply_exported_first_to_unlisted_port(sc, t)]
-    assert not unexplained and not any(e["false"] for e in pooled.values()), report + "\n" + details
-    if bad:
-        pytest.xfail(KNOWN_ORIENTATION_ISSUE + "\n" + report + "\n" + details)
+    assert not bad, report + "\n" + details
 
 
 def test_findings_carry_evidence_an_analyst_can_verify(seed_runs):
@@ -107,8 +87,6 @@ def test_findings_carry_evidence_an_analyst_can_verify(seed_runs):
 
 
 def test_attack_free_days_raise_nothing(tmp_path):
-    if not maxmind_test_dbs()[0]:
-        pytest.skip("MaxMind test databases absent (scripts/fetch_test_data.sh)")
     sc = generate(seed=9, days=3, learning_days=1, attacks=False, scale=SCALE)
     assert sc.near_misses
     pipe, found = run(sc, tmp_path)
@@ -175,7 +153,6 @@ def test_detection_over_real_udp(tmp_path):
     assert tp >= TARGET * len(sc.truth) and fp <= (1 - TARGET) * (tp + fp), table(s)
 
 
-@pytest.mark.xfail(strict=True, reason=KNOWN_ORIENTATION_ISSUE)
 def test_exfil_to_an_unlisted_registered_port_with_the_reply_exported_first(tmp_path):
     """GPU node 40000 -> external 9001 uploads 1.5 GiB; the router lists the reply record first."""
     import random

@@ -25,14 +25,16 @@ def boundaryflow_command():
 
 
 def replay_events(capture):
-    """Events of one capture: dicts without IGNORED_KEYS, the repository path written as <repo>."""
+    """Events of one capture: dicts without IGNORED_KEYS, the repository path written as <repo> and
+    the temporary state dir as <state_dir> (health events name their files)."""
     with tempfile.TemporaryDirectory(prefix="bf-golden-") as state:
         proc = subprocess.run(boundaryflow_command() + ["replay", capture, "--config", CONFIG, "--output", "jsonl",
                                                         "--state-dir", state],
                               capture_output=True, text=True, timeout=120, cwd=ROOT)
-    if proc.returncode != 0:
-        raise RuntimeError("boundaryflow replay %s failed (%d): %s" % (capture, proc.returncode, proc.stderr[-2000:]))
-    text = proc.stdout.replace(ROOT, "<repo>")
+        if proc.returncode != 0:
+            raise RuntimeError("boundaryflow replay %s failed (%d): %s" % (capture, proc.returncode,
+                                                                          proc.stderr[-2000:]))
+        text = proc.stdout.replace(state, "<state_dir>").replace(ROOT, "<repo>")
     events = []
     for line in text.splitlines():
         if line.strip():

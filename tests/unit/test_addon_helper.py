@@ -145,19 +145,26 @@ def test_database_paths_expand_splunk_home_and_must_be_readable(tmp_path, monkey
 def test_secrets_become_environment_variables_never_config_values():
     accounts = {"mm": {"account_type": "maxmind", "username": "123456", "secret": "mm-license-SECRET"},
                 "hec1": {"account_type": "hec", "secret": "hec-token-SECRET"},
-                "taxii1": {"account_type": "taxii", "username": "u", "secret": "taxii-SECRET"}}
-    settings = {"enrichment": {"maxmind_account": "mm"},
+                "taxii1": {"account_type": "taxii", "username": "u", "secret": "taxii-SECRET"},
+                "okta1": {"account_type": "okta", "url": "https://example.okta.com", "secret": "okta-SECRET"},
+                "entra1": {"account_type": "entra_id", "url": "tenant-guid", "username": "client-guid",
+                           "secret": "entra-SECRET"}}
+    settings = {"enrichment": {"maxmind_account": "mm", "okta_account": "okta1", "entra_account": "entra1"},
                 "output": {"sink": "hec", "hec_url": "https://hec.example.com:8088", "hec_account": "hec1"}}
     feeds = {"ti-1": {"url": "https://taxii.example.com/api/", "format": "taxii", "collection": "c1",
                       "interval": "1h", "account": "taxii1", "verify_tls": "1"}}
     mapping, secrets = build(settings=settings, accounts=accounts, feeds=feeds)
-    assert "SECRET" not in json.dumps(mapping)
+    for account in accounts.values():
+        assert account["secret"] not in json.dumps(mapping)
     assert secrets == {"BOUNDARYFLOW_MAXMIND_KEY": "mm-license-SECRET", "BOUNDARYFLOW_HEC_TOKEN": "hec-token-SECRET",
-                       "BOUNDARYFLOW_FEED_TI_1_TOKEN": "taxii-SECRET"}
+                       "BOUNDARYFLOW_FEED_TI_1_TOKEN": "taxii-SECRET", "BOUNDARYFLOW_OKTA_TOKEN": "okta-SECRET",
+                       "BOUNDARYFLOW_ENTRA_SECRET": "entra-SECRET"}
     cfg = helper.engine_config(mapping)
     assert cfg.enrichment.maxmind_account_id == "123456"
     assert cfg.enrichment.maxmind_license_key_env == "BOUNDARYFLOW_MAXMIND_KEY"
     assert cfg.output.hec_token_env == "BOUNDARYFLOW_HEC_TOKEN"
+    assert cfg.enrichment.okta_url == "https://example.okta.com"
+    assert (cfg.enrichment.entra_tenant_id, cfg.enrichment.entra_client_id) == ("tenant-guid", "client-guid")
     assert cfg.feeds["ti-1"].token_env == "BOUNDARYFLOW_FEED_TI_1_TOKEN" and cfg.feeds["ti-1"].verify_tls is True
 
 

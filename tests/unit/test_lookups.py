@@ -36,3 +36,17 @@ def test_csv_lookup_with_comments_and_bad_rows(tmp_path):
     p.write_text("# fill in your GPU ranges\ncidr,role\n10.1.0.0/16,gpu_node\nbogus,storage\n")
     table, bad = load_cidr_lookup(str(p), ["role"])
     assert table.lookup("10.1.1.1") == {"role": "gpu_node"} and bad == 1
+
+
+def test_large_tables_build_fast_enough_to_refresh_feeds():
+    # A regression guard on complexity, not a timing test: 100k /32s plus covering /16s must build
+    # (the old painter was quadratic and took minutes at this size).
+    import time
+    entries = [("10.%d.%d.%d" % (i >> 16 & 255, i >> 8 & 255, i & 255), i) for i in range(100000)]
+    entries += [("10.%d.0.0/16" % i, "net%d" % i) for i in range(2)]
+    t = time.process_time()
+    table = CidrTable(entries)
+    assert time.process_time() - t < 30
+    assert table.lookup("10.0.0.5") == 5 and table.lookup("10.1.134.159") == 99999
+    assert table.lookup("10.0.255.255") == 65535
+    assert table.lookup("10.1.200.1") == "net1"   # beyond the /32s, the /16 covers it

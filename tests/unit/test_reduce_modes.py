@@ -169,3 +169,25 @@ def test_tracked_request_and_reply_records_become_one_conversation():
     assert (ev["src"], ev["src_port"], ev["dest"], ev["dest_port"]) == ("10.0.0.5", 51000, "192.0.2.80", 443)
     assert (ev["bytes_out"], ev["bytes_in"], ev["packets_out"], ev["packets_in"]) == (2000, 90000, 20, 70)
     assert ev["flow_count"] == 2 and ev["tcp_flag"] == ["FIN", "SYN", "PSH", "ACK"]
+
+
+def test_conversation_row_plane_follows_the_bulk_of_both_halves():
+    # Regression: a dataset read exported as two one-way records. The GPU's small request half
+    # alone looks like a write (checkpoint); the stitched row must say ingestion.
+    from boundaryflow import config as config_mod
+    from boundaryflow.model import Flow
+    from boundaryflow.reduce import Reducer
+    red = Reducer(config_mod.default(reduction_mode="conversation"))
+    halves = []
+    for out, inn in ((2000, 0), (0, 8 << 30)):
+        f = Flow()
+        f.src_ip, f.dest_ip, f.src_port, f.dest_port, f.protocol_number = "10.40.0.1", "10.41.0.1", 900, 2049, 6
+        f.bytes_out, f.bytes_in, f.start, f.end, f.exporter = out, inn, 100.0, 110.0, "192.0.2.1"
+        f.src_role, f.dest_role = "gpu_node", "storage"
+        f.plane = "checkpoint" if out > inn else "ingestion"      # what per-record enrichment says
+        halves.append(f)
+    rows = []
+    for f in halves:
+        rows += red.add(f)
+    rows += red.flush(1000.0, final=True)
+    assert len(rows) == 1 and rows[0].plane == "ingestion" and rows[0].bytes_in == 8 << 30

@@ -2,9 +2,9 @@
 from boundaryflow import config
 from boundaryflow.model import Flow
 from boundaryflow.track import Tracker
-from boundaryflow.track.service_ports import LISTED, WELL_KNOWN, EPHEMERAL, ServicePorts
+from boundaryflow.track.service_ports import EPHEMERAL, LISTED, REGISTERED, WELL_KNOWN, ServicePorts
 
-SYN, ACK, FIN = 0x02, 0x10, 0x01
+SYN, ACK, FIN, PSH = 0x02, 0x10, 0x01, 0x08
 
 
 def rec(src, sport, dest, dport, proto=6, out=(0, 0), inb=(0, 0), flags=0, start=100.0, end=110.0,
@@ -26,7 +26,8 @@ def tracker(**kw):
 def test_service_port_table_ranks():
     sp = ServicePorts()
     assert sp.rank(6, 443) == WELL_KNOWN and sp.rank(6, 2049) == LISTED and sp.rank(17, 2049) == LISTED
-    assert sp.rank(17, 4791) == LISTED and sp.rank(6, 4791) == EPHEMERAL
+    assert sp.rank(17, 4791) == LISTED and sp.rank(6, 4791) == REGISTERED
+    assert sp.rank(6, 9001) == REGISTERED and sp.rank(6, 32767) == REGISTERED and sp.rank(6, 32768) == EPHEMERAL
     assert sp.rank(6, 7000) == LISTED                      # inside the ceph-osd range 6800-7300
     assert sp.rank(6, 51234) == EPHEMERAL and sp.rank(6, 0) == EPHEMERAL
     assert sp.rank(132, 6443) == LISTED                    # SCTP shares the TCP table
@@ -40,6 +41,18 @@ def test_server_reply_record_becomes_client_to_server_with_bytes_in():
     assert (f.bytes_in, f.packets_in, f.bytes_out, f.packets_out) == (9000, 7, 0, 0)
     assert f.oriented is True
     assert t.counters["orient_service_port"] == 1 and t.counters["swapped"] == 1
+
+
+def test_reply_first_to_an_unlisted_registered_port_is_oriented_to_the_client():
+    # Regression: 10.40.0.20:40000 -> 198.51.100.7:9001 with the server's reply exported first
+    # (no SYN in it) used to tie on port rank and fall to first-seen, turning the upload inbound.
+    t = tracker()
+    reply = rec("198.51.100.7", 9001, "10.40.0.20", 40000, out=(900, 12), flags=ACK | PSH)
+    t.process(reply)
+    assert (reply.src_ip, reply.dest_port, reply.bytes_in) == ("10.40.0.20", 9001, 900)
+    upload = rec("10.40.0.20", 40000, "198.51.100.7", 9001, out=(5 << 30, 90000), flags=ACK | PSH)
+    t.process(upload)
+    assert (upload.src_ip, upload.dest_port, upload.bytes_out) == ("10.40.0.20", 9001, 5 << 30)
 
 
 def test_syn_without_ack_beats_port_heuristic():

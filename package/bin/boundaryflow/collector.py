@@ -79,7 +79,7 @@ class Collector(object):
         self.cfg = cfg
         self.sink = sink
         self.reuseport = reuseport
-        self.pipeline = pipeline or Pipeline(cfg, sink, worker=worker)
+        self.pipeline = pipeline or Pipeline(cfg, sink, worker=worker, live=True)
         self.ready = threading.Event()    # set once every socket is bound
         self.sockets = []
 

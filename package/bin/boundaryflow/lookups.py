@@ -63,13 +63,37 @@ class CidrTable(object):
 
     @staticmethod
     def _build(nets):
-        # Flatten nested prefixes into disjoint ranges: paint from least to most specific.
-        points = []
-        for net, value in sorted(nets, key=lambda nv: nv[0].prefixlen):
-            lo, hi = int(net.network_address), int(net.broadcast_address)
-            points = _paint(points, lo, hi, value)
-        starts = [p[0] for p in points]
-        return starts, points
+        """Disjoint (lo, hi, value) ranges, most specific CIDR winning, in O(n log n).
+
+        CIDRs either nest or are disjoint, so one sweep in (start, prefix length, input order) with a
+        stack of enclosing networks emits each uncovered stretch of an enclosing network as it is left.
+        The same network listed twice: the later row wins."""
+        items = sorted(((int(n.network_address), int(n.broadcast_address), n.prefixlen, i, v)
+                        for i, (n, v) in enumerate(nets)), key=lambda r: (r[0], r[2], r[3]))
+        ranges, stack = [], []          # stack entries: [lo, hi, value, next uncovered address]
+
+        def leave_until(limit):
+            while stack and stack[-1][1] < limit:
+                lo, hi, value, cur = stack.pop()
+                if cur <= hi:
+                    ranges.append((cur, hi, value))
+                if stack:
+                    stack[-1][3] = hi + 1
+
+        for lo, hi, _plen, _i, value in items:
+            leave_until(lo)
+            if stack and stack[-1][0] == lo and stack[-1][1] == hi:
+                stack[-1][2] = value
+                continue
+            if stack:
+                top = stack[-1]
+                if top[3] < lo:
+                    ranges.append((top[3], lo - 1, top[2]))
+                top[3] = hi + 1
+            stack.append([lo, hi, value, lo])
+        leave_until(1 << 129)
+        ranges.sort()
+        return [r[0] for r in ranges], ranges
 
     def lookup(self, addr):
         """Value for an address (str or ip_address), or None."""
@@ -91,22 +115,6 @@ class CidrTable(object):
 
     def __len__(self):
         return self.size
-
-
-def _paint(ranges, lo, hi, value):
-    """Overlay [lo, hi] -> value on sorted disjoint ranges."""
-    out = []
-    for a, b, v in ranges:
-        if b < lo or a > hi:
-            out.append((a, b, v))
-            continue
-        if a < lo:
-            out.append((a, lo - 1, v))
-        if b > hi:
-            out.append((hi + 1, b, v))
-    out.append((lo, hi, value))
-    out.sort(key=lambda r: r[0])
-    return out
 
 
 def load_cidr_lookup(path, value_columns, key_column="cidr"):

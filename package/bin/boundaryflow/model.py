@@ -38,6 +38,20 @@ def tcp_flag_names(bits):
     return [name for bit, name in TCP_FLAG_NAMES if bits & bit]
 
 
+def storage_plane(src_role, dest_role, bytes_out, bytes_in):
+    """``ingestion`` or ``checkpoint`` for GPU <-> storage traffic, by where the bulk of the bytes
+    went (storage -> GPU = ingestion); None for any other pair of roles.
+
+    Enrichment applies it to each record, and reduction again to a stitched conversation: a
+    unidirectional record only shows its own half (the small request of a dataset read looks
+    like a write), the stitched row shows both."""
+    if src_role == "gpu_node" and dest_role == "storage":
+        return "ingestion" if bytes_in >= bytes_out else "checkpoint"
+    if src_role == "storage" and dest_role == "gpu_node":
+        return "ingestion" if bytes_out >= bytes_in else "checkpoint"
+    return None
+
+
 class Flow(object):
     """One flow record. Counters are already multiplied by ``sampling_rate``.
 

@@ -28,7 +28,7 @@ from . import config as config_mod
 from . import pcap
 from .decode import DecodeError, ExporterState, decode
 from .lookups import CidrTable
-from .model import (SOURCETYPE_FINDING, SOURCETYPE_FLOW, SOURCETYPE_HEALTH, envelope,
+from .model import (SOURCETYPE_FINDING, SOURCETYPE_FLOW, SOURCETYPE_HEALTH, collector_host, envelope,
                     flow_event)
 from .state_files import load_json_state, save_json_state
 
@@ -54,7 +54,7 @@ class ExporterStats(object):
 class Pipeline(object):
     """One engine instance: everything after the socket, for every exporter it is given."""
 
-    def __init__(self, cfg=None, sink=None, worker=0):
+    def __init__(self, cfg=None, sink=None, worker=0, live=False):
         self.cfg = cfg or config_mod.default()
         c = self.cfg.collector
         self.sink = sink
@@ -74,7 +74,10 @@ class Pipeline(object):
         from .reduce import Reducer
         from .track import Tracker
         self.tracker = Tracker(self.cfg)
-        self.enricher = Enricher(self.cfg)
+        # live: remote feeds/downloads refresh in the background on the wall clock; a replay
+        # fetches synchronously so its output does not depend on network timing.
+        self.live = live
+        self.enricher = Enricher(self.cfg, background=live)
         self.detector = DetectionEngine(self.cfg, self.state_dir)
         self.reducer = Reducer(self.cfg)
         self.watermark = 0.0                         # highest event time seen
@@ -168,27 +171,38 @@ class Pipeline(object):
             if stats is not None:
                 stats.duplicates += 1
             return
-        if flow.end > self.watermark:
-            self.watermark = flow.end
+        end = flow.end
+        if end > self.watermark:
+            self.watermark = end
         self.enricher.enrich(flow)
         findings = self.detector.process(flow)
         if findings:
             self._emit_findings(findings)
-        rows = self.reducer.add(flow, keep_detail=bool(findings))
+            rows = self.reducer.add(flow, True)      # keep_detail: a detector used this record
+        else:
+            rows = self.reducer.add(flow, False)
         if rows:
             self._emit_flows(rows, stats)
 
     def _emit_flows(self, rows, stats=None):
-        out, src, host, index = self._out, self.source, self.host, self.index
+        # envelope() inlined (same keys, same order): this runs once per emitted event.
+        append, src, index = self._out.append, self.source, self.index
+        host = self.host or collector_host()
         for row in rows:
-            out.append(envelope(row.end, SOURCETYPE_FLOW, flow_event(row), src, host, index))
-        self.totals["events_out"] += len(rows)
+            env = {"time": float(row.end), "host": host, "source": src, "sourcetype": SOURCETYPE_FLOW,
+                   "event": flow_event(row)}
+            if index:
+                env["index"] = index
+            append(env)
+        n = len(rows)
+        self.totals["events_out"] += n
         if stats is not None:
-            stats.events_out += len(rows)
+            stats.events_out += n
 
     def _emit_findings(self, findings):
+        out, src, host, index = self._out, self.source, self.host, self.index
         for f in findings:
-            self._out.append(envelope(f.time, SOURCETYPE_FINDING, f.event(), self.source, self.host, self.index))
+            out.append(envelope(f.time, SOURCETYPE_FINDING, f.event(), src, host, index))
         self.totals["findings"] += len(findings)
 
     def _write(self):
@@ -215,7 +229,7 @@ class Pipeline(object):
         elif now - self._last_health >= c.health_interval:
             self._last_health = now
             self._out.extend(self.health_events(now))
-            self.enricher.refresh(now)
+            self.enricher.refresh(time.time())     # feed intervals run on the wall clock
         # State is saved on the wall clock: a replay covers days of event time in seconds.
         wall = time.monotonic()
         if self._last_save is None:
@@ -246,6 +260,7 @@ class Pipeline(object):
         self._out.extend(self.health_events(now))
         self._write()
         self.save_state()
+        self.enricher.close()
         if self.sink is not None:
             self.sink.flush()
 
@@ -276,19 +291,22 @@ class Pipeline(object):
             for k in ("template_misses", "sequence_gaps", "sequence_resets", "templates_rejected"):
                 sums[k] += ev[k]
             events.append(envelope(now, SOURCETYPE_HEALTH, ev, self.source, self.host, self.index))
-        t = self.counters()
+        # counters() without its detector.health() call: that sizes every detector table, and a
+        # replay writes health every event minute. health() runs once, for "detection" below.
+        detection = self.detector.health()
+        t = self.totals
         total = {"scope": "collector", "exporter": "_all", "worker": self.worker, "exporters": len(self.stats),
                  "datagrams": t.get("datagrams", 0), "flows": t.get("flows_in", 0),
                  "decode_errors": t.get("decode_errors", 0), "exporter_rejected": t.get("exporter_rejected", 0),
                  "exporters_evicted": t.get("exporters_evicted", 0), "socket_drops": self.socket_drops,
-                 "late_records": t.get("late_records", 0), "flows_in": t.get("flows_in", 0),
+                 "late_records": detection.get("late_records", 0), "flows_in": t.get("flows_in", 0),
                  "duplicates": t.get("duplicates", 0), "events_out": t.get("events_out", 0),
                  "findings": t.get("findings", 0), "queue_depth": self.queue_depth,
                  "reduction_ratio": round(t["flows_in"] / t["events_out"], 2) if t.get("events_out") else None,
                  "watermark": self.watermark or None}
         total.update(sums)
         total["enrichment"] = self.enricher.health()
-        total["detection"] = self.detector.health()
+        total["detection"] = detection
         total["reduction"] = dict(getattr(self.reducer, "counters", {}))
         total["tracking"] = dict(self.tracker.counters)
         if self.sink is not None:

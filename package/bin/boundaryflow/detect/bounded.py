@@ -58,6 +58,9 @@ class LRU(object):
     def items(self):
         return self._d.items()
 
+    def values(self):
+        return self._d.values()
+
     def __contains__(self, key):
         return key in self._d
 

@@ -105,8 +105,11 @@ class DetectionEngine(object):
     # -- the stream ----------------------------------------------------------------------------
     def process(self, flow):
         """Judge one record; returns the findings it completes (possibly from closed windows)."""
+        # Per-record hot path: attributes are read once from the record's dict (defaults as in
+        # model.Flow) and most records (AI <-> AI east-west traffic) leave after the role tests.
         self.flows_seen += 1
-        end = flow.end
+        get = flow.__dict__.get
+        end = get("end", 0.0)
         if not end or end <= 0:
             self.untimed_records += 1
             return []
@@ -114,36 +117,42 @@ class DetectionEngine(object):
         if end > self.watermark:
             if end > self._future_limit:
                 self.future_records += 1
-                end = None                       # judged per record, but never moves time
+                late = True                      # judged per record, but never moves time
+                record_end = end
+                end = None
             else:
                 self.watermark = end
                 if end >= self._next_maintenance:
                     self._maintain(end - self._lateness, out)
-        late = end is None or end < self.watermark - self._lateness
-        if late and end is not None:
-            self.late_records += 1
+                late = False
+                record_end = end
+        else:
+            record_end = end
+            late = end < self.watermark - self._lateness
+            if late:
+                self.late_records += 1
         learning = self.learning
         if learning.start is None and not late:
             learning.begin(end)
-        in_learning = flow.end < learning.end
-        if not flow.oriented:
+        in_learning = record_end < learning.end
+        if not get("oriented", False):
             self.unoriented_records += 1
-        src_role, dest_role = flow.src_role, flow.dest_role
+        src_role, dest_role = get("src_role"), get("dest_role")
         src_ai, dest_ai = src_role in AI_ROLES, dest_role in AI_ROLES
-        if flow.threat_match:
+        if get("threat_match"):
             self.policy.threat_intel(flow, out)
         if dest_ai:
-            port = flow.dest_port
+            port = get("dest_port", 0)
             if dest_role == "inference" and port in self._inference_ports:
                 self.inference.observe(flow, late, in_learning, out)
                 if not late:
                     self.volume.observe(flow, out)
             if port in self._management_ports:
                 self.policy.management_access(flow, out)
-        if src_ai and not flow.dest_internal:
+        if src_ai and not get("dest_internal"):
             self._outbound(flow, late, in_learning, out)
-        if src_ai is not dest_ai and flow.protocol_number == PROTO_UDP and (
-                flow.dest_port == ROCE_V2_PORT or flow.src_port == ROCE_V2_PORT):
+        if src_ai is not dest_ai and get("protocol_number", 0) == PROTO_UDP and (
+                get("dest_port", 0) == ROCE_V2_PORT or get("src_port", 0) == ROCE_V2_PORT):
             self.policy.rdma_frontend(flow, out)
         if out:
             self._count(out)

@@ -77,7 +77,7 @@ class InferenceDetector(object):
 
     def sizes(self):
         return {"geo_endpoints": len(self.countries),
-                "geo_countries": sum(len(s) for _k, s in self.countries.items()),
+                "geo_countries": sum(map(len, self.countries.values())),
                 "inference_dedup": len(self.unauthorized) + len(self.off_hours) + len(self.new_geo)}
 
     def evictions(self):

@@ -52,7 +52,7 @@ class SupplyChainDetector(object):
 
     def sizes(self):
         return {"learned_hosts": len(self.learned),
-                "learned_destinations": sum(len(s) for _k, s in self.learned.items()),
+                "learned_destinations": sum(map(len, self.learned.values())),
                 "supply_chain_alerted": len(self.alerted), "saturated_hosts": len(self.saturated)}
 
     def evictions(self):

@@ -19,11 +19,13 @@ max(mean + sigma x std, factor x mean, floor); one finding per endpoint per hour
 from __future__ import annotations
 
 import math
+from operator import attrgetter
 
 from .bounded import Dedup, LRU
 from .signatures import flow_finding
 
 BUCKET = 300.0
+_OPEN = attrgetter("open")
 
 
 class _Endpoint(object):
@@ -98,7 +100,7 @@ class VolumeDetector(object):
             by_src = {}
             for s, _p in conns:
                 by_src[s] = by_src.get(s, 0) + 1
-            top = sorted(by_src.items(), key=lambda kv: -kv[1])[:5]
+            top = sorted(by_src.items(), key=lambda kv: (-kv[1], kv[0]))[:5]   # ties: by address
             out.append(flow_finding("inference_volume_spike", flow, {
                 "endpoint": ep, "connections": n, "threshold": round(threshold, 3),
                 "baseline_mean": round(mean, 3), "baseline_std": round(std, 3),
@@ -134,7 +136,7 @@ class VolumeDetector(object):
 
     def sizes(self):
         return {"volume_endpoints": len(self.endpoints),
-                "volume_open_buckets": sum(len(e.open) for _k, e in self.endpoints.items())}
+                "volume_open_buckets": sum(map(len, map(_OPEN, self.endpoints.values())))}
 
     def evictions(self):
         return {"volume_endpoints": self.endpoints.evictions, "volume_uncounted_connections": self.uncounted}

@@ -13,6 +13,7 @@ import threading
 import time
 
 from ..lookups import CidrTable
+from ..model import storage_plane
 from . import apps
 from .community_id import CommunityId
 from .geoip import KIND_ASN, KIND_CITY, GeoDatabase
@@ -90,11 +91,8 @@ class Enricher(object):
             sr, dr = s[4], t[4]
             if dr == "inference" and dp in self._inference_ports:
                 d["plane"] = "inference"
-            elif sr == "gpu_node" and dr == "storage":
-                # which way did the bulk of the bytes go? bytes_out = sent by src (the GPU here)
-                d["plane"] = "ingestion" if flow.bytes_in >= flow.bytes_out else "checkpoint"
-            elif sr == "storage" and dr == "gpu_node":
-                d["plane"] = "ingestion" if flow.bytes_out >= flow.bytes_in else "checkpoint"
+            elif (sr == "gpu_node" and dr == "storage") or (sr == "storage" and dr == "gpu_node"):
+                d["plane"] = storage_plane(sr, dr, flow.bytes_out, flow.bytes_in)
             elif da and dp in self._management_ports:
                 d["plane"] = "management"
             elif sa and not di:

@@ -6,6 +6,10 @@ the next flush, so nothing is lost. Folding is lossless for bytes and packets.
 """
 from __future__ import annotations
 
+from ..model import storage_plane
+
+_STORAGE_PLANES = ("ingestion", "checkpoint")
+
 
 def merge_into(row, flow):
     """Add one record (or row) to an aggregated row."""
@@ -19,6 +23,9 @@ def merge_into(row, flow):
         row.start = flow.start
     if flow.end > row.end:
         row.end = flow.end
+    if row.plane in _STORAGE_PLANES:
+        # the stitched row shows both halves of a storage conversation: decide again on the totals
+        row.plane = storage_plane(row.src_role, row.dest_role, row.bytes_out, row.bytes_in) or row.plane
     if flow.threat_match is not None and row.threat_match is None:
         # threat intel may refresh mid-interval: a hit on any folded record marks the row
         row.threat_match = flow.threat_match

@@ -1,13 +1,18 @@
 """Which end of a connection is the service: a rank per (transport, port) from data/service_ports.csv.
 
-Rank 2 = a listed service port, 1 = any other IANA well-known port (1-1023), 0 = ephemeral/unknown.
-Ranks live in two 65536-entry bytearrays so the per-record lookup is one index operation.
+Rank 3 = a listed service port, 2 = any other IANA well-known port (1-1023), 1 = an unlisted port
+below the ephemeral range (1024-32767: registered ports servers listen on, e.g. 9001 or 4444),
+0 = ephemeral (32768-65535: where Linux, BSD and Windows pick client ports) or unknown.
+A connection from an ephemeral client port to an unlisted server port is thus oriented right even
+when the exporter sends the server's reply first. Ranks live in two 65536-entry bytearrays so the
+per-record lookup is one index operation.
 """
 from __future__ import annotations
 
 from ..data import read_csv
 
-LISTED, WELL_KNOWN, EPHEMERAL = 2, 1, 0
+LISTED, WELL_KNOWN, REGISTERED, EPHEMERAL = 3, 2, 1, 0
+EPHEMERAL_START = 32768
 _TCP, _UDP = 6, 17
 
 
@@ -21,12 +26,12 @@ def _port_range(text):
 
 
 class ServicePorts(object):
-    """rank(protocol_number, port) -> 2 listed, 1 well-known, 0 ephemeral."""
+    """rank(protocol_number, port) -> 3 listed, 2 well-known, 1 registered, 0 ephemeral."""
 
     def __init__(self, rows=None):
         base = bytearray(65536)
-        for port in range(1, 1024):
-            base[port] = WELL_KNOWN
+        for port in range(1, EPHEMERAL_START):
+            base[port] = WELL_KNOWN if port < 1024 else REGISTERED
         tcp, udp = bytearray(base), bytearray(base)
         self.names = {}
         for row in rows if rows is not None else read_csv("service_ports.csv"):
