@@ -36,8 +36,15 @@ class Reducer(object):
         return st
 
     def _add_flow(self, flow, keep_detail=False):
-        self._count_in(flow.exporter)[1] += 1
+        # _count_in inlined: flow mode is the per-record path with nothing else to do
+        self.flows_in += 1
         self.events_out += 1
+        exporter = flow.exporter
+        st = self._per_exporter.get(exporter)
+        if st is None:
+            st = self._per_exporter[exporter] = [0, 0]
+        st[0] += 1
+        st[1] += 1
         return [flow]
 
     def _add_conversation(self, flow, keep_detail=False):

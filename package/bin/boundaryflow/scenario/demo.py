@@ -192,6 +192,11 @@ def summary(sc, path, pipe_counters, sent, elapsed, port, dashboards, sampling=1
         if os.path.isdir(d):
             w("  rendered dashboards: %s" % os.path.abspath(d))
             break
+    if os.path.exists(os.path.join("scripts", "render_dashboards.sh")):
+        # Rendering needs chromium and Splunk's dashboard packages from npm (minutes on a fresh
+        # machine), so the demo points at it instead of running it.
+        w("  render the dashboards from these events: scripts/render_dashboards.sh %s %s"
+          % (os.path.relpath(path), os.path.relpath(os.path.join(os.path.dirname(path), "lookups"))))
     if not maxmind_test_dbs()[0]:
         w("")
         w("Note: no GeoIP database (run scripts/fetch_test_data.sh for MaxMind's test databases):")
@@ -278,7 +283,8 @@ def run_demo(argv=None):
                                                                    pipe.totals["findings"]), force=True)
     progress.done()
     counters = pipe.counters()
-    dashboards = [os.path.join(os.path.dirname(work), "dashboards"), os.path.join("out", "dashboards")]
+    dashboards = [os.path.join(os.path.dirname(work), "dashboards"), os.path.join("out", "dashboards"),
+                  os.path.join("docs", "dashboards")]
     sys.stdout.write(summary(sc, cfg.output.path, counters, sent, elapsed, port, dashboards, args.sampling))
     sys.stdout.flush()
     if pipe.totals["datagrams"] < sent or counters.get("decode_errors", 0):
