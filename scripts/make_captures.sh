@@ -119,12 +119,18 @@ if [ -z "$REFERENCE_ONLY" ]; then
 #   -a               take flow times from the file's packet times (not from the wall clock)
 #   -n HOST:PORT     collector;  -d stay in the foreground;  -p/-c pid and control socket paths
 # softflowd_drain PID CTL: in -r mode softflowd 1.1.0 sits in poll() until something arrives on its
-# control socket; one `softflowctl statistics` wakes it, it reads the file to EOF, expires and
-# exports every flow and exits ("shutdown" is the fallback if it does not).
+# control socket, and stays after the end of the file. So: ask for statistics (wakes it) until the
+# processed-packet count is non-zero and stable (file read), then `shutdown` expires every flow,
+# exports it and exits.
 softflowd_drain() {
+  local last=-1 now
   for _ in $(seq 50); do [ -S "$2" ] && break; sleep 0.1; done
-  $IN_NS softflowctl -c "$2" statistics >/dev/null 2>&1 || true
-  for _ in $(seq 100); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
+  for _ in $(seq 100); do
+    now=$($IN_NS softflowctl -c "$2" statistics 2>/dev/null | sed -n 's/^Packets processed: \([0-9]*\).*/\1/p')
+    [ -n "$now" ] && [ "$now" -gt 0 ] && [ "$now" = "$last" ] && break
+    last=${now:--1}
+    sleep 0.2
+  done
   $IN_NS softflowctl -c "$2" shutdown >/dev/null 2>&1 || true
   wait "$1" || true
 }

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 import shutil
 import socket
 import struct
@@ -57,14 +58,21 @@ def _export_with_softflowd(work, port):
         deadline = time.time() + 10
         while not os.path.exists(ctl) and time.time() < deadline:
             time.sleep(0.05)
-        # In -r mode softflowd waits in poll() until its control socket is used: one request wakes it,
-        # it reads the file to the end, exports every flow and exits.
-        subprocess.run(["softflowctl", "-c", ctl, "statistics"], capture_output=True, timeout=10)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            subprocess.run(["softflowctl", "-c", ctl, "shutdown"], capture_output=True, timeout=10)
-            proc.wait(timeout=10)
+        # In -r mode softflowd waits in poll() until its control socket is used and stays after the
+        # end of the file: ask for statistics until the processed-packet count is non-zero and
+        # stable, then `shutdown` expires and exports every flow.
+        last = None
+        for _ in range(100):
+            out = subprocess.run(["softflowctl", "-c", ctl, "statistics"], capture_output=True, text=True,
+                                 timeout=10).stdout
+            m = re.search(r"^Packets processed: (\d+)", out, re.M)
+            now = int(m.group(1)) if m else 0
+            if now and now == last:
+                break
+            last = now
+            time.sleep(0.2)
+        subprocess.run(["softflowctl", "-c", ctl, "shutdown"], capture_output=True, timeout=10)
+        proc.wait(timeout=20)
     finally:
         if proc.poll() is None:
             proc.kill()

@@ -25,6 +25,7 @@ from .bounded import Dedup, LRU
 from .signatures import flow_finding
 
 BUCKET = 300.0
+_INF, _NEG_INF = float("inf"), float("-inf")
 _OPEN = attrgetter("open")
 
 
@@ -50,6 +51,9 @@ class VolumeDetector(object):
         self.dedup = Dedup(3600.0, limits["dedup"])
         self.uncounted = 0       # connections beyond conn_cap in one bucket (counted, not remembered)
         self.closed_to = None    # every bucket before this index is closed
+        # earliest end of any open bucket: close() skips its sweep until the horizon reaches it
+        # (maintenance runs every event minute, buckets are 5 minutes)
+        self._next_close = _NEG_INF
         self._bounds_for = None
         self._bounds_value = None
 
@@ -73,6 +77,8 @@ class VolumeDetector(object):
         cell = e.open.get(b)
         if cell is None:
             cell = e.open[b] = [0, set()]
+            if (b + 1) * BUCKET < self._next_close:
+                self._next_close = (b + 1) * BUCKET
         conns = cell[1]
         size = len(conns)
         if size < self.conn_cap:
@@ -126,12 +132,18 @@ class VolumeDetector(object):
             return
         first, last = self._bounds()
         self.closed_to = int(horizon // BUCKET)
-        for _ep, e in self.endpoints.items():
-            for b in [b for b in e.open if (b + 1) * BUCKET <= horizon]:
-                count = e.open.pop(b)[0]
-                if first <= b < last:
-                    e.s += count
-                    e.ss += count * count
+        if horizon >= self._next_close:
+            next_close = _INF
+            for _ep, e in self.endpoints.items():
+                for b in list(e.open):
+                    if (b + 1) * BUCKET <= horizon:
+                        count = e.open.pop(b)[0]
+                        if first <= b < last:
+                            e.s += count
+                            e.ss += count * count
+                    elif (b + 1) * BUCKET < next_close:
+                        next_close = (b + 1) * BUCKET
+            self._next_close = next_close
         self.dedup.prune(horizon)
 
     def sizes(self):
@@ -153,4 +165,5 @@ class VolumeDetector(object):
             for b, count, conns in cells:
                 e.open[b] = [count, set(tuple(x) for x in conns)]
             self.endpoints.put(ep, e)
+        self._next_close = _NEG_INF      # restored buckets: the next close() sweeps them
         self.dedup.load_state(st.get("dedup"))
