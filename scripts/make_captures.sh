@@ -5,13 +5,11 @@
 # softflowd, pmacct, nfdump, tshark, tcpdump, iproute2.
 #
 # How: scripts/captures/make_input_pcap.py writes a synthetic AI-cluster traffic pcap (seeded, so the
-# same bytes every run). Each exporter meters that file and exports to a collector on 127.0.0.1
+# same bytes every run). Each exporter meters that file and exports to a UDP sink on 127.0.0.1
 # inside a private network namespace (its own loopback: no other traffic, no port clashes), while
-# tcpdump records the export datagrams. For NetFlow/IPFIX the collector is nfcapd, whose files give
-# the nfdump view of the very same datagrams; sFlow goes to a small UDP sink.
-# Export headers carry wall-clock times, so captures differ run to run in those fields only; the
-# reference is regenerated with them and the records themselves (addresses, counters, flow times
-# taken from the input's packet times) stay the same.
+# tcpdump records the export datagrams. softflowd (-a) takes every time from the input, so its
+# records are the same each run; pmacct and nfreplay stamp headers with the wall clock and sfprobe
+# samples at random, so those captures change - the reference is regenerated with them.
 #
 # Reference phase (also alone: --reference-only, from the committed captures): tshark decodes each
 # capture; for NetFlow/IPFIX the capture is also replayed (scripts/captures/replay_udp.py) into
@@ -115,23 +113,22 @@ if [ -z "$REFERENCE_ONLY" ]; then
 # --- softflowd ---------------------------------------------------------------------------------
 # softflowd -r FILE  meter a pcap file instead of an interface
 #   -v 5|9|10        export version (10 = IPFIX);  -b  RFC 5103 bidirectional records (IPFIX only)
-#   -6               track IPv6 too (v9/IPFIX carry it; v5 cannot)
+#   -6               track IPv6 too (v9/IPFIX carry it; v5 cannot);  -s N  sample 1 packet in N
 #   -a               take flow times from the file's packet times (not from the wall clock)
 #   -n HOST:PORT     collector;  -d stay in the foreground;  -p/-c pid and control socket paths
-# softflowd_drain PID CTL: in -r mode softflowd 1.1.0 sits in poll() until something arrives on its
-# control socket, and stays after the end of the file. So: ask for statistics (wakes it) until the
-# processed-packet count is non-zero and stable (file read), then `shutdown` expires every flow,
-# exports it and exits.
+#
+# softflowd_drain PID CTL: in -r mode softflowd 1.1.0 runs its main loop only when something arrives
+# on its control socket: the first request makes it read the whole file, a later one lets it see
+# the end of the file, export every flow and exit. So: poke it with `statistics` until it exits
+# (`shutdown`, which also exports everything, is the fallback).
 softflowd_drain() {
-  local last=-1 now
   for _ in $(seq 50); do [ -S "$2" ] && break; sleep 0.1; done
-  for _ in $(seq 100); do
-    now=$($IN_NS softflowctl -c "$2" statistics 2>/dev/null | sed -n 's/^Packets processed: \([0-9]*\).*/\1/p')
-    [ -n "$now" ] && [ "$now" -gt 0 ] && [ "$now" = "$last" ] && break
-    last=${now:--1}
+  for _ in $(seq 50); do
+    kill -0 "$1" 2>/dev/null || break
+    $IN_NS softflowctl -c "$2" statistics >/dev/null 2>&1 || true
     sleep 0.2
   done
-  $IN_NS softflowctl -c "$2" shutdown >/dev/null 2>&1 || true
+  kill -0 "$1" 2>/dev/null && $IN_NS softflowctl -c "$2" shutdown >/dev/null 2>&1
   wait "$1" || true
 }
 
@@ -157,6 +154,8 @@ softflowd_capture softflowd_v5          2055 netflow5 -v 5
 softflowd_capture softflowd_v9          2055 netflow9 -v 9 -6
 softflowd_capture softflowd_ipfix       4739 ipfix    -v 10 -6
 softflowd_capture softflowd_ipfix_bidir 4739 ipfix    -v 10 -6 -b
+# -s 10: periodic 1-in-10 packet sampling (deterministic), announced in options data
+softflowd_capture softflowd_v9_sampled  2055 netflow9 -v 9 -6 -s 10
 
 # --- pmacct: pmacctd with the nfprobe (NetFlow v9 / IPFIX) and sfprobe (sFlow v5) plugins --------
 # pmacctd reads the pcap (pcap_savefile), meters it and exits at its end, flushing the plugins.

@@ -30,6 +30,7 @@ INPUT_SECTIONS = ("collector", "reduction")          # from the input stanza
 SETTINGS_SECTIONS = ("enrichment", "detection", "output")   # from settings tabs
 # UCC fields that are not engine keys (references to accounts, Splunk's own stanza keys).
 UCC_ONLY_FIELDS = frozenset(["name", "index", "maxmind_account", "hec_account", "okta_account", "entra_account",
+                             "splunk_rest_account",
                              "account", "loglevel",
                              "host", "interval", "disabled", "python.version", "python.required",
                              "sourcetype", "start_by_shell"])
@@ -141,6 +142,20 @@ def build_mapping(input_name, input_item, settings=None, accounts=None, feeds=No
         enr["entra_tenant_id"] = account.get("url") or ""
         enr["entra_client_id"] = account.get("username") or ""
 
+    splunk_rest = settings.get("enrichment", {}).get("splunk_rest_account")
+    if splunk_rest:
+        enr = mapping["enrichment"]
+        enr.setdefault("splunk_rest_token_env", "BOUNDARYFLOW_SPLUNK_REST_TOKEN")
+        account = secret_of(splunk_rest, "splunk_rest", enr["splunk_rest_token_env"])
+        if not account.get("url"):
+            from boundaryflow.config import ConfigError
+            raise ConfigError("[enrichment] splunk_rest_url: account %r needs the search head's management URL "
+                              "(https://sh.example.com:8089) in its URL field" % splunk_rest)
+        enr["splunk_rest_url"] = account["url"]
+        if account.get("username") and account.get("secret"):
+            # user + password: HTTP basic auth, which splunkd's REST API accepts too
+            secrets[enr["splunk_rest_token_env"]] = _basic_auth(account["username"], account["secret"])
+
     for name, feed in sorted(feeds.items()):
         section = {k: str(feed[k]) for k in FEED_FIELDS if feed.get(k) not in (None, "")}
         if feed.get("account"):
@@ -148,6 +163,11 @@ def build_mapping(input_name, input_item, settings=None, accounts=None, feeds=No
             secret_of(feed["account"], "taxii", section["token_env"])
         mapping["threat_feed:%s" % name] = section
     return mapping, secrets
+
+
+def _basic_auth(user, password):
+    import base64
+    return "Basic " + base64.b64encode(("%s:%s" % (user, password)).encode("utf-8")).decode("ascii")
 
 
 def check_readable(cfg):

@@ -162,7 +162,7 @@ def build(rng):
         tr.connection(T0 + 55 + i * 9, gpu, OBJECT_STORE, eph(), 443, 900, 110 * MSS)
     # Inference: many short HTTPS requests from outside clients.
     t = T0 + 2
-    for i in range(60):
+    for _ in range(60):
         t += rng.uniform(0.5, 1.8)
         tr.connection(t, rng.choice(OUTSIDE), INFERENCE, eph(), 443, rng.randint(400, 1600),
                       rng.randint(1500, 6000), rtt=rng.uniform(0.01, 0.04))

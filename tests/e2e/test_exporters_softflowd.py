@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import re
 import shutil
 import socket
 import struct
@@ -58,20 +57,16 @@ def _export_with_softflowd(work, port):
         deadline = time.time() + 10
         while not os.path.exists(ctl) and time.time() < deadline:
             time.sleep(0.05)
-        # In -r mode softflowd waits in poll() until its control socket is used and stays after the
-        # end of the file: ask for statistics until the processed-packet count is non-zero and
-        # stable, then `shutdown` expires and exports every flow.
-        last = None
-        for _ in range(100):
-            out = subprocess.run(["softflowctl", "-c", ctl, "statistics"], capture_output=True, text=True,
-                                 timeout=10).stdout
-            m = re.search(r"^Packets processed: (\d+)", out, re.M)
-            now = int(m.group(1)) if m else 0
-            if now and now == last:
+        # In -r mode softflowd runs its main loop only when its control socket is used: the first
+        # request makes it read the whole file, a later one lets it see the end of the file, export
+        # every flow and exit (see make_captures.sh). `shutdown` (exports everything too) is the fallback.
+        for _ in range(50):
+            if proc.poll() is not None:
                 break
-            last = now
+            subprocess.run(["softflowctl", "-c", ctl, "statistics"], capture_output=True, timeout=10)
             time.sleep(0.2)
-        subprocess.run(["softflowctl", "-c", ctl, "shutdown"], capture_output=True, timeout=10)
+        if proc.poll() is None:
+            subprocess.run(["softflowctl", "-c", ctl, "shutdown"], capture_output=True, timeout=10)
         proc.wait(timeout=20)
     finally:
         if proc.poll() is None:

@@ -12,7 +12,7 @@ import pytest
 
 from conftest import CollectorProcess, boundaryflow_exe, free_udp_port, wait_bound
 from test_collect import v5_datagram
-from test_reliability_support import (datagrams, finding_keys, last_collector_health, read_events, reference_findings,
+from test_reliability_support import (SCALE, datagrams, finding_keys, last_collector_health, read_events, reference_findings,
                                       scenario_sections, send_paced, small_scenario, wait_datagrams, wait_for)
 
 pytestmark = pytest.mark.e2e
@@ -145,7 +145,7 @@ def test_slow_stdout_reader_backpressure_is_counted_not_silent(tmp_path):
     t = threading.Thread(target=reader, daemon=True)
     t.start()
     burst = [v5_datagram([("10.1.%d.%d" % (i // 250, i % 250), "203.0.113.9", 40000 + j, 443, 6, 10, 1200, 0x1B)
-                          for j in range(30)], seq=i * 30) for i in range(3000)]
+                          for j in range(30)], seq=i * 30) for i in range(3000 * SCALE)]
     t0 = time.monotonic()
     send_paced(port, burst, rate=3000)
     send_s = time.monotonic() - t0

@@ -10,6 +10,9 @@ import socket
 import time
 
 from boundaryflow.pipeline import Pipeline
+
+# scripts/soak.sh sets BF_RELIABILITY_SCALE=10 for the long variants of these tests
+SCALE = max(1, int(os.environ.get("BF_RELIABILITY_SCALE", "1")))
 from boundaryflow.scenario.generate import generate
 from boundaryflow.scenario.pcap import export_time
 from boundaryflow.scenario.ipfix_export import IpfixEncoder

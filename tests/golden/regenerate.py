@@ -15,7 +15,7 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from conftest import EXPECTED, capture_names, capture_path  # noqa: E402
+from golden_paths import EXPECTED, capture_names, capture_path  # noqa: E402
 from golden_replay import dumps, replay_events  # noqa: E402
 
 

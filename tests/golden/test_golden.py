@@ -13,7 +13,7 @@ import os
 
 import pytest
 
-from conftest import EXPECTED, capture_names, capture_path
+from golden_paths import EXPECTED, capture_names, capture_path
 from golden_replay import dumps, loads, replay_events
 
 try:

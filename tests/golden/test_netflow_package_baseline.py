@@ -10,7 +10,7 @@ import os
 
 import pytest
 
-from conftest import HERE
+from golden_paths import HERE
 
 pytest.importorskip("netflow", reason="the `netflow` package is not installed (requirements-dev.txt)")
 

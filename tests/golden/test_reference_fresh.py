@@ -8,7 +8,7 @@ import shutil
 import pytest
 
 import reflib
-from conftest import REFERENCES, capture_path
+from golden_paths import REFERENCES, capture_path
 
 pytestmark = pytest.mark.skipif(shutil.which("tshark") is None,
                                 reason="tshark not installed (./build.sh setup installs it)")

@@ -6,8 +6,10 @@ after it (track, enrich, detect, reduce, health) with the same kind of hostile t
 """
 import gc
 import logging
+import os
 import ipaddress
 import random
+import traceback
 import tracemalloc
 
 import pytest
@@ -19,6 +21,8 @@ import decode_builders as B
 from boundaryflow import config
 from boundaryflow.pipeline import Pipeline
 
+# scripts/soak.sh sets BF_RELIABILITY_SCALE=10 for the long variants
+SCALE = max(1, int(os.environ.get("BF_RELIABILITY_SCALE", "1")))
 FAST = dict(derandomize=True, database=None, deadline=None, suppress_health_check=list(HealthCheck))
 V9_T = [(8, 4), (12, 4), (7, 2), (11, 2), (4, 1), (6, 1), (1, 4), (2, 4), (22, 4), (21, 4)]
 V9_R = B.encode_record(V9_T, ["10.0.0.1", "10.0.0.2", 40000, 443, 6, 0x12, 1000, 3, 9000, 9500])
@@ -112,18 +116,21 @@ def test_template_flood_is_capped_per_exporter_and_counted(tmp_path):
     assert_accounted(pipe)
 
 
+N_SPOOFED = 3000 * SCALE
+
+
 def test_spoofed_exporter_flood_is_capped_and_evictions_counted(tmp_path):
     pipe, _sink = make_pipeline(tmp_path, max_exporters=50)
-    spoofed = [str(ipaddress.ip_address("198.18.0.0") + i) for i in range(3000)]
+    spoofed = [str(ipaddress.ip_address("198.18.0.0") + i) for i in range(N_SPOOFED)]
     for ip in spoofed:
         pipe.handle_datagram(GOOD[1], ip, 1700000000.0)     # template + data from each spoofed source
     assert len(pipe.states) <= 50
     assert len(pipe.stats) <= 100
     assert len(pipe._persisted) <= 50
     t = pipe.counters()
-    assert t["exporters_evicted"] == 3000 - 50
-    assert t["datagrams"] == 3000
-    assert collector_health(pipe)["exporters_evicted"] == 3000 - 50
+    assert t["exporters_evicted"] == N_SPOOFED - 50
+    assert t["datagrams"] == N_SPOOFED
+    assert collector_health(pipe)["exporters_evicted"] == N_SPOOFED - 50
     pipe.close(now=1700000100.0)      # the bounded template store persists
     assert (tmp_path / "state" / "templates.json").stat().st_size < 50 * 50 * 1024
 
@@ -192,8 +199,7 @@ def test_garbage_from_spoofed_sources_cannot_flood_the_log(tmp_path, caplog):
     assert len(lines) <= 200, "%d log lines for 5000 garbage datagrams" % len(lines)
 
 
-@pytest.mark.xfail(strict=True, raises=IndexError, reason=PORT_BUG)
-@settings(max_examples=800, phases=[Phase.explicit, Phase.generate], **FAST)
+@settings(max_examples=800 * SCALE, phases=[Phase.explicit, Phase.generate], **FAST)
 @given(edits=st.lists(st.tuples(st.integers(0, 2047), st.integers(0, 255)), max_size=6),
        cut=st.integers(0, 64), exporter=st.sampled_from(["10.0.0.1", "10.0.0.2", "2001:db8::1"]),
        arrival=st.floats(0, 4e9))
@@ -203,13 +209,21 @@ def test_mutated_datagrams_through_the_whole_pipeline(tmp_path_factory, edits, c
         pipe = PIPES["fuzz"] = make_pipeline(tmp_path_factory.mktemp("fuzz"), max_templates=32,
                                              max_pending=16)[0]
     for d in GOOD:
-        pipe.handle_datagram(mutate(d, edits, cut), exporter, arrival)
+        try:
+            pipe.handle_datagram(mutate(d, edits, cut), exporter, arrival)
+        except IndexError as e:
+            # PORT_BUG, pinned by test_oversized_port_field_is_rejected_not_fatal; remove this
+            # filter when it is fixed. Any other exception fails here.
+            if traceback.extract_tb(e.__traceback__)[-1].name != "src_initiated":
+                raise
+            KNOWN_BUG_HITS[0] += 1
     pipe.tick(arrival)
     assert_accounted(pipe)
     assert all(len(s.templates) <= 32 and s.pending_count() <= 16 for s in pipe.states.values())
 
 
 PIPES = {}
+KNOWN_BUG_HITS = [0]
 
 
 def hostile_round(pipe, rng, i):
@@ -229,12 +243,12 @@ def test_memory_stays_bounded_under_sustained_hostile_traffic(tmp_path):
     rng = random.Random(11)
     tracemalloc.start()
     try:
-        for i in range(600):
+        for i in range(600 * SCALE):
             hostile_round(pipe, rng, i)
         sink.events.clear()
         gc.collect()
         first = tracemalloc.get_traced_memory()[0]
-        for i in range(600, 1800):
+        for i in range(600 * SCALE, 1800 * SCALE):
             hostile_round(pipe, rng, i)
         sink.events.clear()
         gc.collect()

@@ -192,6 +192,20 @@ def parse_env_name(text):
     return t
 
 
+def parse_https_url(text):
+    t = text.strip().rstrip("/")
+    if t and not re.match(r"^https://[^/\s]+(/\S*)?$", t):
+        raise ValueError("%r: use an https:// URL (credentials are never sent in clear text)" % t)
+    return t
+
+
+def parse_app_object(text):
+    t = text.strip().strip("/")
+    if t and not re.match(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$", t):
+        raise ValueError("%r: expected APP/NAME, e.g. SA-ThreatIntelligence/ip_intel" % t)
+    return t
+
+
 # -- the schema ---------------------------------------------------------------------------------
 # (section, key, parser, default text, help)
 SCHEMA = [
@@ -233,6 +247,13 @@ SCHEMA = [
     ("enrichment", "entra_client_secret_env", parse_env_name, "BOUNDARYFLOW_ENTRA_SECRET", "env var: secret"),
     ("enrichment", "entra_login_url", parse_text, "https://login.microsoftonline.com", ""),
     ("enrichment", "entra_graph_url", parse_text, "https://graph.microsoft.com", ""),
+    ("enrichment", "splunk_rest_url", parse_https_url, "", "search head management URL, https://sh.example.com:8089 "
+     "(enables KV store pulls)"),
+    ("enrichment", "splunk_rest_token_env", parse_env_name, "BOUNDARYFLOW_SPLUNK_REST_TOKEN",
+     "env var: Splunk authentication token (or 'Splunk <session key>')"),
+    ("enrichment", "kv_ip_intel", parse_app_object, "SA-ThreatIntelligence/ip_intel", "APP/COLLECTION of ES ip_intel; empty = off"),
+    ("enrichment", "kv_identity", parse_app_object, "", "APP/COLLECTION (or APP/LOOKUP.csv) of ip,user,start,end"),
+    ("enrichment", "kv_poll_interval", parse_duration, "15m", "how often KV store collections are pulled"),
     ("reduction", "mode", parse_choice("flow", "conversation", "consolidated"), "conversation",
      "flow = 1:1, conversation = stitched per interval, consolidated = aggregated"),
     ("reduction", "interval", parse_duration, "60s", "reduction interval"),

@@ -11,7 +11,8 @@ app is kept), plane, community_id.
 
 Modules: enricher (the per-flow path and caches), geoip + maxmind (databases and their download),
 threat + feed_parsers + taxii (threat intel), local_lookups + timed (assets, identity, jobs),
-identity_pollers (Okta / Microsoft Graph sign-ins), apps (port table), community_id, http (TLS).
+identity_pollers (Okta / Microsoft Graph sign-ins), kvstore (a search head's KV store: ES ip_intel,
+identity), apps (port table), community_id, http (TLS).
 Network refreshes run in a background thread started by refresh(); the per-flow path never waits
 on the network.
 """

@@ -42,6 +42,8 @@ class Enricher(object):
         self.lookups = {n: WatchedLookup(en.lookups_dir, n) for n in (ASSETS, IDENTITY, JOBS)}
         self.threat = ThreatIntel(cfg)
         self.identity_pollers = _identity_pollers(cfg)
+        self.kvstore = _kv_collections(cfg)       # search-head KV store pulls (inside Splunk)
+        self.threat.extra_sources.extend(c for c in self.kvstore if c.kind == "threat")
         self.maxmind = _maxmind_updater(cfg, self.geo_city, self.geo_asn)
         self._identity = TimedTable()
         self._background = background
@@ -234,6 +236,7 @@ class Enricher(object):
                 return
             self._worker.join()
         tasks = self.threat.remote_due(now) + [p for p in self.identity_pollers if p.due(now)]
+        tasks += [c for c in self.kvstore if c.due(now)]
         if self.maxmind is not None and self.maxmind.due(now):
             tasks.append(self.maxmind)
         if not tasks:
@@ -245,7 +248,8 @@ class Enricher(object):
                 try:
                     if task.refresh(now):
                         changed = True
-                        feeds_changed = feeds_changed or task in self.threat.feeds
+                        feeds_changed = (feeds_changed or task in self.threat.feeds
+                                         or task in self.threat.extra_sources)
                 except Exception as e:        # a task must never kill the collector
                     task.status = "error: %s: %s" % (type(e).__name__, e)
             if feeds_changed:
@@ -261,6 +265,7 @@ class Enricher(object):
 
     def _rebuild_identity(self):
         tables = [self.lookups[IDENTITY].table] + [p.table for p in self.identity_pollers]
+        tables += [c.table for c in self.kvstore if c.kind == "identity"]
         self._identity = merged(*tables) if len(tables) > 1 else tables[0]
 
     def health(self):
@@ -286,6 +291,9 @@ class Enricher(object):
         out.update(self.threat.health())
         for p in self.identity_pollers:
             out["identity_poller:" + p.name] = p.status
+        for c in self.kvstore:
+            out["kvstore:" + c.name] = c.status
+            out["kvstore_records:" + c.name] = c.records
         if self.maxmind is not None:
             out["maxmind_download"] = self.maxmind.status
         return out
@@ -300,6 +308,11 @@ class Enricher(object):
 def _identity_pollers(cfg):
     from .identity_pollers import configured_pollers
     return configured_pollers(cfg)
+
+
+def _kv_collections(cfg):
+    from .kvstore import configured_collections
+    return configured_collections(cfg)
 
 
 def _maxmind_updater(cfg, city, asn):

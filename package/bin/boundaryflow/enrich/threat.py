@@ -129,6 +129,7 @@ class ThreatIntel(object):
     def __init__(self, cfg):
         self.lookup_path = os.path.join(cfg.enrichment.lookups_dir, LOOKUP_NAME)
         self.feeds = [Feed(sec, cfg) for _n, sec in sorted(cfg.feeds.items())]
+        self.extra_sources = []          # others with .entries [(net, source, category)] (KV store)
         self.table = CidrTable()
         self._rebuild_lock = threading.Lock()
         self.lookup_status = "not loaded"
@@ -200,6 +201,9 @@ class ThreatIntel(object):
         for feed in self.feeds:
             for net, _note in feed.indicators:
                 _merge(merged, net, feed.name, feed.category)
+        for extra in self.extra_sources:
+            for net, source, category in extra.entries:
+                _merge(merged, net, source, category)
         return CidrTable((net, (",".join(srcs), ",".join(cats) or None)) for net, (srcs, cats) in merged.items())
 
     def health(self):
