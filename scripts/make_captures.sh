@@ -206,6 +206,15 @@ nfprobe_version: 10
 nfprobe_engine: 7
 $NF_AGG" "nfprobe_version 10, engine 7, aggregate + tag/tag2/label (PEN 43874, variable length)"
 
+# sampling_rate 10: random 1-in-10 packet sampling; nfprobe announces the rate in options data.
+pmacct_capture pmacct_ipfix_sampled 4739 ipfix "$PM_COMMON
+plugins: nfprobe
+nfprobe_receiver: 127.0.0.1:4739
+nfprobe_version: 10
+nfprobe_engine: 8
+sampling_rate: 10
+$NF_AGG" "nfprobe_version 10, engine 8, sampling_rate 10 (random 1-in-10), same aggregate"
+
 # sfprobe: every sampled packet becomes a flow sample with its first bytes (raw header record);
 # the unsampled capture leaves the bulk transfers out (pcap_filter) to stay small.
 pmacct_capture pmacct_sflow5 6343 sflow5 "$PM_COMMON

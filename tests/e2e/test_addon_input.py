@@ -22,7 +22,7 @@ from xml.sax.saxutils import escape
 
 import pytest
 
-from conftest import free_udp_port, wait_bound
+from collector_process import free_udp_port, wait_bound
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 APP = "TA_boundaryflow"

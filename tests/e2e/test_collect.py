@@ -4,7 +4,7 @@ import socket
 import struct
 import time
 
-from conftest import CollectorProcess
+from collector_process import CollectorProcess
 
 
 def v5_datagram(records, seq, uptime_ms=3600000, unix=1764000000):
@@ -54,7 +54,7 @@ def test_exporter_allowlist_drops_and_counts(tmp_path):
 
 def test_bad_config_refused_at_start_naming_the_key(tmp_path):
     import subprocess
-    from conftest import boundaryflow_exe
+    from collector_process import boundaryflow_exe
     ini = tmp_path / "bad.ini"
     ini.write_text("[collector]\nlisten = 127.0.0.1:70000\n")
     out = subprocess.run([boundaryflow_exe(), "collect", "--config", str(ini)], capture_output=True, text=True,

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from conftest import CollectorProcess, boundaryflow_exe, free_udp_port, wait_bound
+from collector_process import CollectorProcess, boundaryflow_exe, free_udp_port, wait_bound
 from test_collect import v5_datagram
 from test_reliability_support import (SCALE, datagrams, finding_keys, last_collector_health, read_events, reference_findings,
                                       scenario_sections, send_paced, small_scenario, wait_datagrams, wait_for)

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from conftest import boundaryflow_exe, free_udp_port, wait_bound
+from collector_process import boundaryflow_exe, free_udp_port, wait_bound
 from test_collect import v5_datagram
 from test_hec_sink import TOKEN, FakeHec, certs  # noqa: F401  (certs: the module-scoped PKI fixture)
 from test_reliability_support import SCALE, send_paced, wait_for

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from conftest import CollectorProcess
+from collector_process import CollectorProcess
 from test_collect import v5_datagram
 from test_reliability_support import SCALE, last_collector_health, read_events, send_paced, wait_for
 

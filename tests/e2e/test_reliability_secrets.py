@@ -14,7 +14,7 @@ import zlib
 
 import pytest
 
-from conftest import boundaryflow_exe, free_udp_port, wait_bound
+from collector_process import boundaryflow_exe, free_udp_port, wait_bound
 from test_collect import v5_datagram
 from test_reliability_support import send_paced, wait_for
 

@@ -10,13 +10,13 @@ import socket
 import time
 
 from boundaryflow.pipeline import Pipeline
+from boundaryflow.scenario.generate import generate
+from boundaryflow.scenario.ipfix_export import IpfixEncoder
+from boundaryflow.scenario.pcap import export_time
+from boundaryflow.scenario.replay import engine_config, engine_mapping
 
 # scripts/soak.sh sets BF_RELIABILITY_SCALE=10 for the long variants of these tests
 SCALE = max(1, int(os.environ.get("BF_RELIABILITY_SCALE", "1")))
-from boundaryflow.scenario.generate import generate
-from boundaryflow.scenario.pcap import export_time
-from boundaryflow.scenario.ipfix_export import IpfixEncoder
-from boundaryflow.scenario.replay import engine_config, engine_mapping
 
 
 class ListSink(object):
@@ -47,7 +47,7 @@ def datagrams(sc):
 
 
 def scenario_sections(sc, work):
-    """(collector keys, extra INI sections) for conftest.CollectorProcess running this scenario."""
+    """(collector keys, extra INI sections) for collector_process.CollectorProcess running this scenario."""
     m = engine_mapping(sc, str(work))
     collector = "".join("%s = %s\n" % (k, v) for k, v in m["collector"].items() if k not in ("state_dir", "listen"))
     extra = ""

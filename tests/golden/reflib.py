@@ -55,6 +55,7 @@ def tshark_records(capture, kind, port):
     """Normalized flow records of one capture as tshark decodes it."""
     _SYS_INIT.clear()
     _SAMPLING.clear()
+    _SAMPLERS.clear()
     records = []
     for packet in tshark_packets(capture, kind, port):
         layers = packet["_source"]["layers"]
@@ -107,12 +108,17 @@ def _cflow_records(cflow, kind, exporter):
         if "cflow.sampling_packet_interval" in rec or "cflow.sampling_interval" in rec:
             _SAMPLING[exporter, domain] = int(_first(rec.get("cflow.sampling_packet_interval")
                                                      or rec.get("cflow.sampling_interval")))
+        if "cflow.sampler_random_interval" in rec:   # v9 IEs 48/50 (pmacct): rate per sampler id
+            _SAMPLERS[exporter, domain, int(_first(rec.get("cflow.sampler_id", 0)))] = \
+                int(_first(rec["cflow.sampler_random_interval"]))
         if "cflow.octets" not in rec and "cflow.octets64" not in rec:
             continue   # options data (sampling, interface names, system init time)
         octets = rec.get("cflow.octets", rec.get("cflow.octets64"))
         pkts = rec.get("cflow.packets", rec.get("cflow.packets64"))
         # no source sampling rate in the export: the rate defaults to 1 (softflowd sends 1 anyway)
         rate = sampling or _SAMPLING.get((exporter, domain)) or 1
+        if "cflow.sampler_id" in rec:
+            rate = _SAMPLERS.get((exporter, domain, int(_first(rec["cflow.sampler_id"]))), rate)
         r = {
             "exporter": exporter,
             "observation_domain": domain,
@@ -164,6 +170,7 @@ def _record_time(times, which, base, rec):
 
 _SYS_INIT = {}   # (exporter, domain) -> systemInitTimeMilliseconds as epoch seconds (IPFIX options)
 _SAMPLING = {}   # (exporter, domain) -> sampling interval from options data
+_SAMPLERS = {}   # (exporter, domain, sampler id) -> FLOW_SAMPLER_RANDOM_INTERVAL from options data
 
 
 def _flow_dicts(node):

@@ -117,7 +117,7 @@ def test_corrupt_state_starts_fresh_and_keeps_the_file(tmp_path):
     e = make_engine(tmp_path)
     h = e.health()
     assert h["state_file"]["loaded"] is False and "starting fresh" in h["state_file"]["error"]
-    assert (tmp_path / "state" / "detect_state.json.corrupt").exists()
+    assert len(list((tmp_path / "state").glob("detect_state.json.corrupt-*"))) == 1
     assert len(run(e, attack_mix(T0))) == 6
 
 
@@ -207,8 +207,8 @@ def test_pending_low_and_slow_survives_restart(tmp_path):
 
 
 def test_state_round_trip_without_the_optional_orjson(tmp_path, monkeypatch):
-    from boundaryflow.detect import state
-    monkeypatch.setattr(state, "_orjson", None)
+    from boundaryflow import state_files
+    monkeypatch.setattr(state_files, "_orjson", None)
     e = make_engine(tmp_path)
     assert len(run(e, attack_mix(T0))) == 6
     e = reopen(e, tmp_path)

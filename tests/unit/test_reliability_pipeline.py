@@ -257,6 +257,8 @@ def test_memory_stays_bounded_under_sustained_hostile_traffic(tmp_path):
         tracemalloc.stop()
     assert len(pipe.states) <= 200
     growth = second - first
+    print("\nhostile rounds: traced memory %d KiB after %d rounds, %d KiB after %d (%d datagrams)"
+          % (first >> 10, 600 * SCALE, second >> 10, 1800 * SCALE, pipe.counters()["datagrams"]))
     # twice the traffic must not need noticeably more memory (the connection tracker and reducer
     # hold a bounded, time-expired working set)
     assert growth < max(2 << 20, first // 4), (first, second)

@@ -130,7 +130,10 @@ class Flow(object):
         return (self.src_ip, self.src_port, self.dest_ip, self.dest_port, self.protocol_number)
 
     def swap(self):
-        """Exchange the two ends (addresses, ports, counters, per-end enrichment)."""
+        """Exchange the two ends (addresses, ports, counters, per-end enrichment).
+
+        The record gets a new attribute dict: a reference to ``flow.__dict__`` taken before the
+        swap still sees the old orientation."""
         # One pass over the attributes the record actually has (a decoded record carries about
         # 15 of the 36 per-end names): renaming keys is ~2x cheaper than popping every pair.
         get = _SWAPPED.get

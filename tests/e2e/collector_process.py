@@ -1,3 +1,8 @@
+"""Shared helpers of the end-to-end tests: a real ``boundaryflow collect`` process, free ports.
+
+(A module of its own, not conftest: several test folders have a conftest, so ``from conftest import``
+would pick whichever loaded first.)
+"""
 import os
 import signal
 import socket
