@@ -25,7 +25,8 @@ BENCHES = [
     ("bench_detect", "Detection cost per flow", []),
     ("bench_reduce", "Reduction", []),
     ("bench_stages", "Where a flow's time goes (per stage)", []),
-    ("bench_volume", "Splunk license volume and memory", []),
+    ("bench_volume", "Splunk license volume per reduction mode", []),
+    ("bench_memory", "Detector memory per key", []),
     ("bench_ingest", "Live ingest over loopback vs nfacctd and nfcapd", []),
 ]
 
