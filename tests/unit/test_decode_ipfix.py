@@ -222,3 +222,41 @@ def test_rfc_numbering_with_one_coincidence_stays_rfc():
     decode(B.ipfix([B.data_set(256, [r] * 1)], seq=10), st, 1.0)   # RFC again
     decode(B.ipfix([B.data_set(256, [r] * 4)], seq=15), st, 1.0)   # 4 lost
     assert st.counters["sequence_gaps"] == 4
+
+
+def test_integer_fields_longer_than_their_type_are_skipped_not_decoded():
+    # Regression (found by the pipeline fuzzer): a 4-byte "unsigned16" port carried 70000, which no
+    # port can be, and crashed the tracker's port table. Reduced-size encoding may only shorten a
+    # field (RFC 7011 §6.2); a longer one is skipped by its length like an unknown element.
+    fields = [(0, 8, 4), (0, 12, 4), (0, 7, 4), (0, 11, 2), (0, 4, 1), (0, 1, 8)]
+    f = one(fields, ["10.0.0.1", "192.0.2.9", 70000, 443, 6, 500])
+    assert f.src_port == 0 and f.dest_port == 443 and f.bytes_out == 500
+    # shorter is fine: a 1-byte port
+    g = one([(0, 8, 4), (0, 12, 4), (0, 7, 1), (0, 11, 2), (0, 4, 1)], ["10.0.0.1", "192.0.2.9", 200, 443, 6])
+    assert g.src_port == 200
+
+
+def test_oversized_ports_cannot_reach_the_rest_of_the_pipeline():
+    from boundaryflow import config
+    from boundaryflow.pipeline import Pipeline
+    fields = [(0, 8, 4), (0, 12, 4), (0, 7, 8), (0, 11, 8), (0, 4, 1)]
+    data = B.ipfix([B.ipfix_template_set([(256, fields)]),
+                    B.data_set(256, [B.encode_record(fields, ["10.0.0.1", "192.0.2.9", 1 << 40, 99999, 6])])])
+
+    class Sink(object):
+        events = []
+
+        def write(self, envs):
+            self.events.extend(envs)
+
+        def flush(self):
+            pass
+
+        def health(self):
+            return {}
+    import tempfile
+    pipe = Pipeline(config.default(collector_state_dir=tempfile.mkdtemp(), reduction_mode="flow"), Sink())
+    pipe.handle_datagram(data, "192.0.2.1", 1.0)
+    pipe.close(now=2.0)
+    flows = [e["event"] for e in Sink.events if e["sourcetype"] == "boundaryflow:flow"]
+    assert len(flows) == 1 and all(0 <= flows[0][k] <= 65535 for k in ("src_port", "dest_port"))

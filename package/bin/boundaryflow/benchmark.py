@@ -20,7 +20,7 @@ from .model import SOURCETYPE_FLOW, envelope, flow_event
 from .reduce import Reducer
 from .scenario import generate as gen
 from .scenario.pcap import export_time
-from .scenario.replay import datagrams, engine_config
+from .scenario.replay import engine_config, exports
 from .sinks.serialize import dumps
 from .track import Tracker
 
@@ -29,7 +29,7 @@ def run(mode, seed=1, days=3, scale=1.0):
     sc = gen.generate(seed=seed, days=days, learning_days=2, scale=scale)
     work = tempfile.mkdtemp(prefix="bf-stages-")
     cfg = engine_config(sc, work, mode=mode)
-    msgs = [(m, export_time(m)) for m in datagrams(sc)]
+    msgs = [(m, export_time(m)) for _e, m in exports(sc)]
     clock = time.process_time
     cost = {}
 

@@ -20,6 +20,10 @@ from .records import VARIABLE, make_walker
 
 MAX_FIELDS = 256           # more than any real exporter sends; larger templates are rejected
 _INT_CODES = {1: "B", 2: "H", 4: "I", 8: "Q"}
+# abstract data type -> its full size in bytes (RFC 7012 §3.1); encodings may be shorter, not longer
+_INT_SIZE = {"unsigned8": 1, "signed8": 1, "boolean": 1, "unsigned16": 2, "signed16": 2,
+             "unsigned32": 4, "signed32": 4, "dateTimeSeconds": 4, "unsigned64": 8, "signed64": 8,
+             "dateTimeMilliseconds": 8}
 _CACHE_LIMIT = 512
 _cache = {}                # (version, fields) -> CompiledTemplate, shared by all exporters
 
@@ -111,8 +115,10 @@ def _value_kind(el, length):
     if t in ("dateTimeMicroseconds", "dateTimeNanoseconds"):
         return "ntp" if length == 8 else None
     # unsignedN / signedN / dateTimeSeconds / dateTimeMilliseconds / boolean: integers, and
-    # IPFIX reduced-size encoding (RFC 7011 §6.2) may shorten them
-    if length == VARIABLE or not 1 <= length <= 8:
+    # IPFIX reduced-size encoding (RFC 7011 §6.2) may shorten them - never lengthen: a 4-byte
+    # "unsigned16" port is not a valid encoding and would carry values no port can have, so such a
+    # field is skipped by its length like an unknown one.
+    if length == VARIABLE or not 1 <= length <= _INT_SIZE.get(t, 8):
         return None
     return "int" if length in _INT_CODES else "intbytes"
 
