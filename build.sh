@@ -14,7 +14,7 @@ ROOT=$PWD
 VENV=$ROOT/.venv
 
 # Debian packages: real exporters and independent decoders for tests, node for dashboards.
-APT_PACKAGES="python3 python3-venv python3-dev gcc openssl softflowd pmacct nfdump tshark tcpdump iproute2 nodejs npm"
+APT_PACKAGES="python3 python3-venv python3-dev gcc openssl strace softflowd pmacct nfdump tshark tcpdump iproute2 nodejs npm"
 
 need_apt() {
   local missing=""

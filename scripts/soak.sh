@@ -29,7 +29,7 @@ if [ "${SKIP_FUZZ:-0}" != 1 ]; then
     secs=$(( $(date +%s) - start ))
     done_line=$(grep -E "^Done [0-9]+ runs" "$OUT/fuzz_$h.log" | tail -1)
     rss=$(grep -E "stat::peak_rss_mb" "$OUT/fuzz_$h.log" | tail -1 | awk '{print $2}')
-    cov=$(grep -E "^#[0-9]+ +(DONE|pulse|NEW)" "$OUT/fuzz_$h.log" | tail -1 | grep -oE "cov: [0-9]+" )
+    cov=$(grep -E "^#[0-9]+[[:space:]]+(DONE|pulse|NEW)" "$OUT/fuzz_$h.log" | tail -1 | grep -oE "cov: [0-9]+")
     if [ $rc -eq 0 ]; then
       note "fuzz $h: OK - ${done_line:-?} (${secs}s, $cov, peak RSS ${rss:-?} MB)"
     else
@@ -54,7 +54,7 @@ if [ "${SKIP_FAULTS:-0}" != 1 ]; then
   BF_RELIABILITY_SCALE=${BF_RELIABILITY_SCALE:-10} "$PY" -m pytest -q -p no:cacheprovider -s -rxX \
     tests/unit/test_reliability_pipeline.py tests/unit/test_reliability_time.py tests/unit/test_reliability_restart.py \
     tests/e2e/test_reliability_faults.py tests/e2e/test_reliability_overload.py \
-    tests/e2e/test_reliability_secrets.py tests/e2e/test_reliability_airgap.py tests/e2e/test_reliability_hec.py \
+    tests/e2e/test_reliability_secrets.py tests/e2e/test_reliability_airgap.py tests/e2e/test_reliability_hec.py tests/e2e/test_reliability_hostile.py tests/e2e/test_reliability_tls.py \
     > "$OUT/faults.log" 2>&1
   rc=$?
   grep -E "^(slow stdout|overload|kill -9|secrets|air-gap|HEC outage)" "$OUT/faults.log" | tee -a "$SUMMARY"

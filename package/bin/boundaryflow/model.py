@@ -63,6 +63,8 @@ class Flow(object):
 
     # -- set by the decoder ------------------------------------------------------------------
     exporter = None            # exporter address (str); set by the pipeline, never by a decoder
+    arrival = None             # when the datagram carrying it arrived (set by the pipeline): bounds
+                               # how far an exporter's clock may move event time (clock skew)
     observation_domain = 0     # IPFIX observation domain / v9 source id / sFlow sub-agent
     export_protocol = None     # "netflow5" | "netflow9" | "ipfix" | "sflow5"
     src_ip = None              # str, e.g. "10.1.2.3" or "2001:db8::1"

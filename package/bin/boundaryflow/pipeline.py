@@ -27,6 +27,7 @@ import time
 from . import config as config_mod
 from . import pcap
 from .decode import DecodeError, ExporterState, decode
+from .findings_ledger import FindingsLedger
 from .lookups import CidrTable
 from .model import (SOURCETYPE_FINDING, SOURCETYPE_FLOW, SOURCETYPE_HEALTH, collector_host, envelope,
                     flow_event)
@@ -36,6 +37,11 @@ log = logging.getLogger("boundaryflow")
 
 TEMPLATES_FILE = "templates.json"
 _BATCH = 512              # envelopes buffered before a sink write
+_WARN_BURST, _WARN_PERIOD = 10, 60   # warnings logged per period, collector-wide
+# decoder counters reported per exporter besides the headline ones (decode/state.py)
+_DECODER_EXTRAS = ("pending_dropped", "templates_expired", "unknown_fields_skipped", "malformed_sets",
+                   "sequence_reordered")
+_SUMMED = ("template_misses", "sequence_gaps", "sequence_resets", "templates_rejected") + _DECODER_EXTRAS
 
 
 class ExporterStats(object):
@@ -79,6 +85,7 @@ class Pipeline(object):
         self.live = live
         self.enricher = Enricher(self.cfg, background=live)
         self.detector = DetectionEngine(self.cfg, self.state_dir)
+        self.ledger = FindingsLedger(self.state_dir, self.cfg.detection.dedup_window, log)
         self.reducer = Reducer(self.cfg)
         self.watermark = 0.0                         # highest event time seen
         self.socket_drops = 0                        # set by the receiver
@@ -88,6 +95,7 @@ class Pipeline(object):
         self._last_save = None
         self._persisted = self._load_templates()
         self._closed = False
+        self._warn_window, self._warn_count, self._warn_suppressed = time.monotonic(), 0, 0
 
     # -- state persistence --------------------------------------------------------------------
     def _load_templates(self):
@@ -110,6 +118,7 @@ class Pipeline(object):
         exporters.update(self._persisted)   # keep what has not been needed yet
         save_json_state(os.path.join(self.state_dir, TEMPLATES_FILE), {"exporters": exporters})
         self.detector.save()
+        self.ledger.compact(self.watermark)
 
     # -- the hot path -------------------------------------------------------------------------
     def handle_datagram(self, data, exporter, arrival):
@@ -132,15 +141,42 @@ class Pipeline(object):
             stats.decode_errors += 1
             totals["decode_errors"] += 1
             stats.last_error = str(e)[:200]
-            if stats.decode_errors <= 3 or stats.decode_errors % 1000 == 0:
-                log.warning("exporter %s: datagram skipped (%d so far): %s", exporter, stats.decode_errors, e)
+            self._warn("exporter %s: datagram skipped (%d so far): %s", exporter, stats.decode_errors, e)
+            return
+        except Exception as e:   # a decoder bug must cost this datagram, never the collector
+            stats.decode_errors += 1
+            totals["decode_errors"] += 1
+            totals["internal_errors"] += 1
+            stats.last_error = "internal error: %s" % (str(e)[:180],)
+            self._warn("exporter %s: datagram skipped by an internal decoder error: %r", exporter, e)
             return
         stats.flows += len(flows)
         for flow in flows:
             flow.exporter = exporter
-        self.process_flows(flows, stats)
+            flow.arrival = arrival
+        try:
+            self.process_flows(flows, stats)
+        except Exception as e:   # same for any later stage: count, log (rate-limited), go on
+            totals["internal_errors"] += 1
+            self._warn("exporter %s: internal error processing %d records: %r", exporter, len(flows), e)
         if len(self._out) >= _BATCH:
             self._write()
+
+    def _warn(self, fmt, *args):
+        """Log a warning, at most _WARN_BURST per _WARN_PERIOD wall seconds across all exporters:
+        garbage from thousands of spoofed sources must not flood the log. What is held back is
+        counted and summarised when the next window opens (the counters themselves are exact)."""
+        now = time.monotonic()
+        if now - self._warn_window >= _WARN_PERIOD:
+            if self._warn_suppressed:
+                log.warning("%d more warnings like the above were suppressed in the last %ds (see health counters)",
+                            self._warn_suppressed, _WARN_PERIOD)
+            self._warn_window, self._warn_count, self._warn_suppressed = now, 0, 0
+        if self._warn_count < _WARN_BURST:
+            self._warn_count += 1
+            log.warning(fmt, *args)
+        else:
+            self._warn_suppressed += 1
 
     def _admit_exporter(self, exporter):
         if len(self.states) >= self.cfg.collector.max_exporters:
@@ -184,10 +220,15 @@ class Pipeline(object):
             if stats is not None:
                 stats.duplicates += dropped
         watermark = self.watermark
+        lateness = self.cfg.collector.max_lateness
         enrich = self.enricher.enrich
         for flow in kept:
-            if flow.end > watermark:
-                watermark = flow.end
+            end = flow.end
+            if end > watermark:
+                # an exporter whose clock runs ahead must not close everyone's intervals early:
+                # event time moves at most max_lateness past the record's arrival
+                arrival = flow.arrival
+                watermark = end if arrival is None or end <= arrival + lateness else max(watermark, arrival)
             enrich(flow)
         self.watermark = watermark
         detect, reduce = self.detector.process, self.reducer.add
@@ -218,9 +259,13 @@ class Pipeline(object):
 
     def _emit_findings(self, findings):
         out, src, host, index = self._out, self.source, self.host, self.index
+        admit = self.ledger.admit       # journals the finding before it can reach the sink
+        n = 0
         for f in findings:
-            out.append(envelope(f.time, SOURCETYPE_FINDING, f.event(), src, host, index))
-        self.totals["findings"] += len(findings)
+            if admit(f):
+                out.append(envelope(f.time, SOURCETYPE_FINDING, f.event(), src, host, index))
+                n += 1
+        self.totals["findings"] += n
 
     def _write(self):
         if self._out and self.sink is not None:
@@ -278,6 +323,7 @@ class Pipeline(object):
         self._write()
         self.save_state()
         self.enricher.close()
+        self.ledger.close()
         if self.sink is not None:
             self.sink.flush()
 
@@ -303,9 +349,15 @@ class Pipeline(object):
                   "reduction_ratio": round(st.flows_in / st.events_out, 2) if st.events_out else None,
                   "pending": state.pending_count() if state is not None else 0,
                   "templates_rejected": dc.get("templates_rejected", 0)}
+            for k in _DECODER_EXTRAS:
+                ev[k] = dc.get(k, 0)
             if st.last_error:
                 ev["last_error"] = st.last_error
-            for k in ("template_misses", "sequence_gaps", "sequence_resets", "templates_rejected"):
+            sflow = getattr(state, "sflow_counters", None) if state is not None else None
+            if sflow:       # latest interface counter samples (bounded by the exporter's interfaces)
+                ev["sflow_interfaces"] = {"%s/%s" % k if isinstance(k, tuple) else str(k): v
+                                          for k, v in sflow.items()}
+            for k in _SUMMED:
                 sums[k] += ev[k]
             events.append(envelope(now, SOURCETYPE_HEALTH, ev, self.source, self.host, self.index))
         # counters() without its detector.health() call: that sizes every detector table, and a
@@ -320,10 +372,11 @@ class Pipeline(object):
                  "duplicates": t.get("duplicates", 0), "events_out": t.get("events_out", 0),
                  "findings": t.get("findings", 0), "queue_depth": self.queue_depth,
                  "reduction_ratio": round(t["flows_in"] / t["events_out"], 2) if t.get("events_out") else None,
-                 "watermark": self.watermark or None}
+                 "internal_errors": t.get("internal_errors", 0), "watermark": self.watermark or None}
         total.update(sums)
         total["enrichment"] = self.enricher.health()
         total["detection"] = detection
+        total["findings_ledger"] = self.ledger.health()
         total["reduction"] = dict(getattr(self.reducer, "counters", {}))
         total["tracking"] = dict(self.tracker.counters)
         if self.sink is not None:
@@ -371,4 +424,4 @@ def replay(path, cfg, sink, ports=None):
     return pipe
 
 
-from .collector import Collector  # noqa: E402  (re-exported: the live UDP receiver)
+from .collector import Collector  # noqa: E402,F401  (re-exported: the live UDP receiver)

@@ -39,13 +39,18 @@ def read_json_state(path):
     except FileNotFoundError:
         return None, None
     except (OSError, ValueError, UnicodeDecodeError) as e:
-        aside = "%s.corrupt-%d" % (path, int(time.time()))
-        try:
-            os.replace(path, aside)
-            where = "set aside as %s" % os.path.basename(aside)
-        except OSError:
-            where = "could not be set aside"
-        return None, "state file %s is unreadable (%s); %s; starting fresh" % (path, e, where)
+        return None, "state file %s is unreadable (%s); %s; starting fresh" % (path, e, set_aside(path))
+
+
+def set_aside(path):
+    """Move a state file the engine cannot use to ``<path>.corrupt-<epoch>`` (kept for inspection);
+    returns what happened, for the message."""
+    aside = "%s.corrupt-%d" % (path, int(time.time()))
+    try:
+        os.replace(path, aside)
+        return "set aside as %s" % os.path.basename(aside)
+    except OSError:
+        return "could not be set aside"
 
 
 def load_json_state(path, log=None):

@@ -115,6 +115,11 @@ def _flow_sample(data, pos, end, expanded, sub_agent, arrival, counters):
         elif rfmt in (3, 4) and attrs is None and size >= (_SAMPLED_IPV4 if rfmt == 3 else _SAMPLED_IPV6).size:
             st = _SAMPLED_IPV4 if rfmt == 3 else _SAMPLED_IPV6
             length, proto, src, dst, sport, dport, flags, _tos = st.unpack_from(data, rstart)
+            if sport > 0xFFFF or dport > 0xFFFF or proto > 0xFF:
+                # 32-bit fields on the wire carrying values no port/protocol can have: the sample
+                # is malformed (counted by the caller), never passed on
+                raise struct.error("sampled_ipv%d record with port %d/%d, protocol %d"
+                                   % (4 if rfmt == 3 else 6, sport, dport, proto))
             conv = V.ip4 if rfmt == 3 else V.ip6
             attrs = {"src_ip": conv(src), "dest_ip": conv(dst), "protocol_number": proto,
                      "ip_version": 4 if rfmt == 3 else 6, "src_port": sport, "dest_port": dport,

@@ -17,6 +17,7 @@ Dispatch (flows arrive oriented: src is the initiator):
 """
 from __future__ import annotations
 
+import logging
 import math
 import os
 import time as _time
@@ -30,9 +31,12 @@ from .learning import Learning
 from .longlived import LongLivedDetector
 from .policy import PolicyDetector, PROTO_UDP, ROCE_V2_PORT
 from .signatures import AI_ROLES, SIGNATURES
+from ..state_files import set_aside
 from .state import load_json, save_json
 from .supply_chain import SupplyChainDetector
 from .volume import VolumeDetector
+
+log = logging.getLogger("boundaryflow")
 
 STATE_FILE = "detect_state.json"
 STATE_VERSION = 1
@@ -115,7 +119,12 @@ class DetectionEngine(object):
             return []
         out = []
         if end > self.watermark:
-            if end > self._future_limit:
+            # A record may not move event time beyond its arrival + max_lateness (nor a day past the
+            # wall clock): an exporter whose clock runs ahead would otherwise make every other
+            # exporter's records late. Such a record is judged on its own but moves no window.
+            arrival = get("arrival")
+            limit = self._future_limit if arrival is None else min(self._future_limit, arrival + self._lateness)
+            if end > limit:
                 self.future_records += 1
                 late = True                      # judged per record, but never moves time
                 record_end = end
@@ -258,10 +267,13 @@ class DetectionEngine(object):
         doc, err = load_json(self.state_path)
         if doc is None:
             self.state_error = err
+            if err:
+                log.warning("%s", err)
             return
         if not isinstance(doc, dict) or doc.get("version") != STATE_VERSION:
-            self.state_error = "%s: unknown state version %r; starting fresh" % (
-                self.state_path, doc.get("version") if isinstance(doc, dict) else None)
+            self.state_error = "%s: unknown state version %r; %s; starting fresh" % (
+                self.state_path, doc.get("version") if isinstance(doc, dict) else None, set_aside(self.state_path))
+            log.warning("%s", self.state_error)
             return
         try:
             if doc.get("watermark") is not None:
@@ -276,7 +288,9 @@ class DetectionEngine(object):
             self.volume.load_state(doc.get("volume") or {})
             self.policy.load_state(doc.get("policy") or {})
         except (AttributeError, KeyError, TypeError, ValueError, IndexError) as e:
-            self.state_error = "%s: unreadable state (%s); starting fresh" % (self.state_path, e)
+            self.state_error = "%s: unreadable state (%s); %s; starting fresh" % (
+                self.state_path, e, set_aside(self.state_path))
+            log.warning("%s", self.state_error)
             self._build_state()
             return
         self.state_loaded = True
