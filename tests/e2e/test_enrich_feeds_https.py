@@ -10,7 +10,6 @@ import threading
 import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from enrich_https_server import HttpsServer, make_certs  # noqa: E402
 
 from boundaryflow import config  # noqa: E402
 from boundaryflow.enrich import Enricher  # noqa: E402
@@ -22,18 +21,6 @@ pytest.importorskip("taxii2client", reason="pip install taxii2-client (requireme
 
 T0 = 1767600000.0
 TAXII = "application/taxii+json;version=2.1"
-
-
-@pytest.fixture(scope="module")
-def certs(tmp_path_factory):
-    return make_certs(str(tmp_path_factory.mktemp("pki")))
-
-
-@pytest.fixture
-def server(certs):
-    s = HttpsServer(certs[1], certs[2])
-    yield s
-    s.close()
 
 
 @pytest.fixture(params=["env-ca-vars", "no-env-ca-vars"])

@@ -9,7 +9,6 @@ import sys
 import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from enrich_https_server import HttpsServer, make_certs  # noqa: E402
 
 from boundaryflow import config  # noqa: E402
 from boundaryflow.enrich import Enricher  # noqa: E402
@@ -20,18 +19,6 @@ pytest.importorskip("requests", reason="pip install requests (requirements-dev.t
 pytestmark = pytest.mark.e2e
 
 NOW = parse_time("2026-01-05T12:00:00Z")
-
-
-@pytest.fixture(scope="module")
-def certs(tmp_path_factory):
-    return make_certs(str(tmp_path_factory.mktemp("pki")))
-
-
-@pytest.fixture
-def server(certs):
-    s = HttpsServer(certs[1], certs[2])
-    yield s
-    s.close()
 
 
 def okta_event(uuid, published, ip, user, result="SUCCESS", event_type="user.session.start"):

@@ -15,7 +15,6 @@ import tarfile
 import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from enrich_https_server import HttpsServer, make_certs  # noqa: E402
 
 from boundaryflow import config  # noqa: E402
 from boundaryflow.enrich import Enricher  # noqa: E402
@@ -35,18 +34,6 @@ def mmdb():
     if not os.path.exists(os.path.join(DATA, "GeoIP2-City-Test.mmdb")):
         subprocess.run(["bash", os.path.join(ROOT, "scripts", "fetch_test_data.sh")], check=True)
     return lambda name: open(os.path.join(DATA, name), "rb").read()
-
-
-@pytest.fixture(scope="module")
-def certs(tmp_path_factory):
-    return make_certs(str(tmp_path_factory.mktemp("pki")))
-
-
-@pytest.fixture
-def server(certs):
-    s = HttpsServer(certs[1], certs[2])
-    yield s
-    s.close()
 
 
 def tarball(edition, data, date="20260105"):

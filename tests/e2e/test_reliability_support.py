@@ -14,26 +14,10 @@ from boundaryflow.scenario.generate import generate
 from boundaryflow.scenario.ipfix_export import IpfixEncoder
 from boundaryflow.scenario.pcap import export_time
 from boundaryflow.scenario.replay import engine_config, engine_mapping
+from list_sink import ListSink  # noqa: E402,F401  (tests/list_sink.py)
 
 # scripts/soak.sh sets BF_RELIABILITY_SCALE=10 for the long variants of these tests
 SCALE = max(1, int(os.environ.get("BF_RELIABILITY_SCALE", "1")))
-
-
-class ListSink(object):
-    def __init__(self):
-        self.events = []
-
-    def write(self, envelopes):
-        self.events.extend(envelopes)
-
-    def flush(self):
-        pass
-
-    def close(self):
-        pass
-
-    def health(self):
-        return {"events_out": len(self.events), "bytes_out": 0}
 
 
 def small_scenario(seed=4):

@@ -7,25 +7,12 @@ import os
 
 import pytest
 
-from enrich_https_server import HttpsServer, make_certs
 from test_enrich_maxmind_download import T0, MaxMindSite, mmdb  # noqa: F401  (mmdb: fixture)
 from boundaryflow import config
 from boundaryflow.enrich import Enricher
 
 pytest.importorskip("requests", reason="pip install requests (requirements-dev.txt)")
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture(scope="module")
-def certs(tmp_path_factory):
-    return make_certs(str(tmp_path_factory.mktemp("pki")))
-
-
-@pytest.fixture
-def server(certs):
-    s = HttpsServer(certs[1], certs[2])
-    yield s
-    s.close()
 
 
 @pytest.fixture(autouse=True)

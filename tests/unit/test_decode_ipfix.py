@@ -243,20 +243,11 @@ def test_oversized_ports_cannot_reach_the_rest_of_the_pipeline():
     data = B.ipfix([B.ipfix_template_set([(256, fields)]),
                     B.data_set(256, [B.encode_record(fields, ["10.0.0.1", "192.0.2.9", 1 << 40, 99999, 6])])])
 
-    class Sink(object):
-        events = []
-
-        def write(self, envs):
-            self.events.extend(envs)
-
-        def flush(self):
-            pass
-
-        def health(self):
-            return {}
     import tempfile
-    pipe = Pipeline(config.default(collector_state_dir=tempfile.mkdtemp(), reduction_mode="flow"), Sink())
+    from list_sink import ListSink
+    sink = ListSink()
+    pipe = Pipeline(config.default(collector_state_dir=tempfile.mkdtemp(), reduction_mode="flow"), sink)
     pipe.handle_datagram(data, "192.0.2.1", 1.0)
     pipe.close(now=2.0)
-    flows = [e["event"] for e in Sink.events if e["sourcetype"] == "boundaryflow:flow"]
+    flows = [e["event"] for e in sink.events if e["sourcetype"] == "boundaryflow:flow"]
     assert len(flows) == 1 and all(0 <= flows[0][k] <= 65535 for k in ("src_port", "dest_port"))

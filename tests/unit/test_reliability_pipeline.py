@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 import decode_builders as B
 from boundaryflow import config
 from boundaryflow.pipeline import Pipeline
+from list_sink import ListSink  # noqa: E402,F401  (tests/list_sink.py)
 
 # scripts/soak.sh sets BF_RELIABILITY_SCALE=10 for the long variants
 SCALE = max(1, int(os.environ.get("BF_RELIABILITY_SCALE", "1")))
@@ -41,23 +42,6 @@ GOOD = [
 def quiet(caplog):
     """Keep pytest from storing thousands of expected warnings (its capture would grow memory)."""
     caplog.set_level(logging.ERROR, logger="boundaryflow")
-
-
-class ListSink(object):
-    def __init__(self):
-        self.events = []
-
-    def write(self, envelopes):
-        self.events.extend(envelopes)
-
-    def flush(self):
-        pass
-
-    def close(self):
-        pass
-
-    def health(self):
-        return {"events_out": len(self.events), "bytes_out": 0}
 
 
 def make_pipeline(tmp_path, **collector):

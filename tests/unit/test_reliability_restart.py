@@ -13,23 +13,7 @@ from boundaryflow.scenario.generate import generate
 from boundaryflow.scenario.ipfix_export import IpfixEncoder
 from boundaryflow.scenario.pcap import export_time
 from boundaryflow.scenario.replay import engine_config
-
-
-class ListSink(object):
-    def __init__(self):
-        self.events = []
-
-    def write(self, envelopes):
-        self.events.extend(envelopes)
-
-    def flush(self):
-        pass
-
-    def close(self):
-        pass
-
-    def health(self):
-        return {"events_out": len(self.events), "bytes_out": 0}
+from list_sink import ListSink  # noqa: E402,F401  (tests/list_sink.py)
 
 
 def feed(pipe, msgs, exporter):
