@@ -257,3 +257,18 @@ def test_memory_stays_bounded_under_sustained_hostile_traffic(tmp_path):
     # hold a bounded, time-expired working set)
     assert growth < max(2 << 20, first // 4), (first, second)
     assert_accounted(pipe)
+
+
+def test_active_exporter_keeps_its_templates_through_a_spoofed_source_flood(tmp_path):
+    """Exporter state is evicted least recently USED first: a flood of one-shot spoofed sources
+    must not push out a real exporter that keeps sending (it would lose its templates)."""
+    pipe, sink = make_pipeline(tmp_path, max_exporters=50)
+    fields = [(0, 8, 4), (0, 12, 4), (0, 7, 2), (0, 11, 2), (0, 4, 1), (0, 1, 8)]
+    rec = B.encode_record(fields, ["10.0.0.1", "192.0.2.9", 40000, 443, 6, 100])
+    pipe.handle_datagram(B.ipfix([B.ipfix_template_set([(256, fields)])], domain=1), "10.9.9.9", 1700000000.0)
+    for i in range(3000):
+        pipe.handle_datagram(b"\xde\xad\xbe\xef" * 4, "198.18.%d.%d" % (i // 250, i % 250), 1700000000.0)
+        if i % 20 == 0:     # the real exporter's data, only ever announced by the template above
+            pipe.handle_datagram(B.ipfix([B.data_set(256, [rec])], domain=1, seq=i // 20), "10.9.9.9", 1700000000.0)
+    assert pipe.stats["10.9.9.9"].flows == 150
+    assert pipe.states["10.9.9.9"].counters["template_misses"] == 0

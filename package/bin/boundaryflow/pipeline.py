@@ -132,6 +132,8 @@ class Pipeline(object):
             state = self._admit_exporter(exporter)
             if state is None:
                 return
+        else:
+            self.states.move_to_end(exporter)       # least recently USED is evicted first
         stats = self.stats[exporter]
         stats.datagrams += 1
         stats.last_seen = arrival
@@ -180,7 +182,8 @@ class Pipeline(object):
 
     def _admit_exporter(self, exporter):
         if len(self.states) >= self.cfg.collector.max_exporters:
-            # Spoofed-source floods must not grow memory: evict the least recently added exporter.
+            # Spoofed-source floods must not grow memory: evict the least recently used exporter
+            # (one-shot spoofed sources age out; an exporter that keeps sending stays).
             old, old_state = self.states.popitem(last=False)
             self._persisted[old] = old_state.to_dict()
             if len(self._persisted) > self.cfg.collector.max_exporters:
