@@ -15,6 +15,13 @@ class LookupError_(ValueError):
     """A lookup file that cannot be used (named, with the line)."""
 
 
+def file_stamp(path):
+    """What says a file changed (mtime, size, inode: an atomic replace changes the inode even
+    within one mtime tick). Raises OSError like os.stat."""
+    st = os.stat(path)
+    return (st.st_mtime_ns, st.st_size, st.st_ino)
+
+
 def read_lookup(path, required=()):
     """Rows of a CSV lookup with a header. Blank lines and lines starting with '#' are skipped.
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import os
 
-from ..lookups import LookupError_, load_cidr_lookup, CidrTable
+from ..lookups import LookupError_, load_cidr_lookup, CidrTable, file_stamp
 
 EGRESS = "boundaryflow_egress_allowlist.csv"
 INFERENCE = "boundaryflow_inference_allowlist.csv"
@@ -32,8 +32,7 @@ class Allowlist(object):
         """Reload when the file changed (mtime, size or inode); a missing file is an empty list.
         A broken file keeps the previous table and reports the error in health."""
         try:
-            st = os.stat(self.path) if self.path else None
-            stamp = (st.st_mtime_ns, st.st_size, st.st_ino) if st else None
+            stamp = file_stamp(self.path) if self.path else None
         except OSError:
             stamp = None
         if stamp == self._stamp:

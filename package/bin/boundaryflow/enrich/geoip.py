@@ -6,8 +6,9 @@ database is simply unused (or the previous good copy stays in use) and ``status`
 """
 from __future__ import annotations
 
-import os
 import time
+
+from ..lookups import file_stamp
 
 try:
     import maxminddb
@@ -22,11 +23,6 @@ _PROBES = ("1.1.1.1", "2.125.160.216", "8.8.8.8", "81.2.69.160", "89.160.20.112"
 KIND_CITY, KIND_ASN = "city", "asn"
 MAX_BLOCKS = 65536          # cached /24 answers per database
 _MISSING = object()
-
-
-def _file_id(path):
-    st = os.stat(path)
-    return (st.st_mtime_ns, st.st_size, st.st_ino)
 
 
 def open_reader(path, kind, mode=None):
@@ -97,7 +93,7 @@ class GeoDatabase(object):
         if not self.path:
             return False
         try:
-            fid = _file_id(self.path)
+            fid = file_stamp(self.path)
         except OSError as e:
             if self._reader is None:
                 self.status = "error: %s: %s" % (self.path, "file not found" if isinstance(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 
-from ..lookups import CidrTable, LookupError_, load_cidr_lookup, read_lookup
+from ..lookups import CidrTable, LookupError_, file_stamp, load_cidr_lookup, read_lookup
 from .timed import TimedTable, load_timed_lookup
 
 ASSETS = "boundaryflow_assets.csv"
@@ -55,8 +55,7 @@ class WatchedLookup(object):
     def reload_if_changed(self):
         """Returns True when ``table`` was replaced."""
         try:
-            st = os.stat(self.path)
-            fid = (st.st_mtime_ns, st.st_size, st.st_ino)
+            fid = file_stamp(self.path)
         except OSError:
             fid = None
         if fid == self._file_id:

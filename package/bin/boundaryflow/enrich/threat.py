@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import threading
 
-from ..lookups import CidrTable, parse_network, read_lookup, LookupError_
+from ..lookups import CidrTable, LookupError_, file_stamp, parse_network, read_lookup
 from . import http
 from .feed_parsers import decode_body, parse_feed
 from .taxii import fetch_taxii
@@ -108,8 +108,7 @@ class Feed(object):
             body, self.etag, self.last_modified = _keep(http.conditional_get(
                 self._session, self.url, self.etag, self.last_modified), self.etag, self.last_modified)
         else:
-            st = os.stat(self.url)
-            fid = (st.st_mtime_ns, st.st_size, st.st_ino)
+            fid = file_stamp(self.url)
             if fid == self._file_id:
                 return None
             with open(self.url, "rb") as fh:
@@ -157,8 +156,7 @@ class ThreatIntel(object):
 
     def _reload_lookup(self):
         try:
-            st = os.stat(self.lookup_path)
-            fid = (st.st_mtime_ns, st.st_size, st.st_ino)
+            fid = file_stamp(self.lookup_path)
         except OSError:
             fid = None
         if fid == self._lookup_id:
