@@ -28,17 +28,10 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "package", "bin"))
 
 from boundaryflow import pcap  # noqa: E402
+from boundaryflow.collector import free_udp_port  # noqa: E402
 from boundaryflow.pipeline import decode_capture  # noqa: E402
 
 TICK = os.sysconf("SC_CLK_TCK")
-
-
-def free_port():
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
 
 
 def load(paths):
@@ -117,7 +110,7 @@ class Collector(object):
 
     def __init__(self, work):
         self.work = work
-        self.port = free_port()
+        self.port = free_udp_port()
         self.proc = None
 
     def wait_ready(self):

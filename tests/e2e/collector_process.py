@@ -12,15 +12,9 @@ import time
 
 import pytest
 
+from boundaryflow.collector import free_udp_port  # noqa: F401  (used by the e2e tests through this module)
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-
-def free_udp_port():
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def boundaryflow_exe():

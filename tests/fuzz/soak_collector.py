@@ -22,6 +22,8 @@ import sys
 import tempfile
 import time
 
+from boundaryflow.collector import free_udp_port
+
 RECORDS = 30
 
 
@@ -87,14 +89,6 @@ class Collector(object):
         return rc
 
 
-def free_port():
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
-
-
 def send(port, rate, seconds, seq0=0):
     """Paced send; rate None = as fast as possible. Returns datagrams sent."""
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -120,7 +114,7 @@ def send(port, rate, seconds, seq0=0):
 def measure_capacity(base):
     work = os.path.join(base, "capacity")
     os.makedirs(work)
-    col = Collector(work, free_port())
+    col = Collector(work, free_udp_port())
     t0 = time.time()
     offered = send(col.port, None, 8.0)
     # decoding goes on while the socket buffer drains; wait until the counter stops moving
@@ -146,7 +140,7 @@ def measure_capacity(base):
 def soak(base, rate, minutes):
     work = os.path.join(base, "soak")
     os.makedirs(work)
-    col = Collector(work, free_port())
+    col = Collector(work, free_udp_port())
     samples, sent = [], 0
     t_end = time.monotonic() + minutes * 60
     while time.monotonic() < t_end:

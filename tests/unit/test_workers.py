@@ -2,20 +2,12 @@
 import socket
 import time
 
-from boundaryflow.collector import open_udp_socket
+from boundaryflow.collector import free_udp_port, open_udp_socket
 from boundaryflow.workers import attach_address_hash, worker_index_for
 
 
-def _free_port():
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
 def test_cbpf_steers_by_exporter_address_only():
-    n, port = 3, _free_port()
+    n, port = 3, free_udp_port()
     socks = [open_udp_socket("127.0.0.1", port, 1 << 20, reuseport=True) for _ in range(n)]
     try:
         attach_address_hash(socks[0], n)

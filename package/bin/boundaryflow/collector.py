@@ -44,6 +44,16 @@ def open_udp_socket(host, port, rcvbuf, reuseport=False):
     return s
 
 
+def free_udp_port(host="127.0.0.1"):
+    """A UDP port nobody is bound to right now (for the demo, tests and benchmarks on loopback)."""
+    s = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+    finally:
+        s.close()
+
+
 def socket_drops(socks):
     """Kernel receive-queue drops of these sockets (Linux /proc), 0 where unknown."""
     inodes = set()

@@ -14,11 +14,11 @@ import datetime
 import json
 import os
 import shutil
-import socket
 import sys
 import threading
 import time
 
+from ..collector import free_udp_port
 from ..data import read_csv
 from .generate import DAY, generate
 from .ipfix_export import IpfixExporter, send_stream
@@ -54,14 +54,6 @@ def parse_args(argv):
     p.add_argument("--start", type=float, help="scenario start (epoch); default: a recent Monday 00:00 UTC")
     p.add_argument("--quiet", action="store_true", help="no progress line")
     return p.parse_args(argv)
-
-
-def free_port():
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 class Progress(object):
@@ -227,7 +219,7 @@ def run_demo(argv=None):
     progress.update("generating %d simulated days (seed %d) ..." % (args.days, args.seed), force=True)
     sc = generate(seed=args.seed, start=start, days=args.days, learning_days=args.learning_days,
                   attacks=not args.no_attacks, scale=args.scale)
-    port = args.port or free_port()
+    port = args.port or free_udp_port()
     cfg = from_mapping(engine_mapping(sc, work, listen="127.0.0.1:%d" % port,
                                       collector={"health_interval": "10s"}), work)
     with open(os.path.join(work, "truth.json"), "w", encoding="utf-8") as fh:
