@@ -17,7 +17,7 @@ import sys
 import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from enrich_https_server import HttpsServer, make_certs  # noqa: E402
+from enrich_https_server import HttpsServer  # noqa: E402
 
 from boundaryflow import config  # noqa: E402
 from boundaryflow.enrich import Enricher, kvstore  # noqa: E402
@@ -95,11 +95,6 @@ class FakeSplunkd(object):
                     lines[-1]["lastrow"] = True
             return 200, {"Content-Type": "application/json"}, "".join(json.dumps(x) + "\n" for x in lines)
         self.server.routes[path] = route
-
-
-@pytest.fixture(scope="module")
-def certs(tmp_path_factory):
-    return make_certs(str(tmp_path_factory.mktemp("pki")))
 
 
 @pytest.fixture
