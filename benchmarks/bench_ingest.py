@@ -282,6 +282,15 @@ def main(argv=None):
             r["cpu_s"], "{:,.0f}".format(r["flows_per_cpu_s"]) if r["flows_per_cpu_s"] else "-", ratio,
             (" %s |" % ("{:,.0f}".format(r["max_zero_loss_flows_s"]) if r.get("max_zero_loss_flows_s") else "-"))
             if args.ladder else ""))
+    if nfacct:
+        # The same run's lower bound for a Python pipeline with this output contract (see
+        # boundaryflow.benchmark.contract_floor): how close to nfacctd any such design could get.
+        from boundaryflow.benchmark import contract_floor, run as run_stages
+        floor_us = contract_floor(run_stages("flow")[3])
+        print("\nCPython floor of the output contract (unpack, one table probe, two cache merges, one event "
+              "copy + orjson; no logic): {:,.0f} records per CPU-second = {:.2f}x nfacctd. No Python "
+              "pipeline that builds these events per record can pass that ratio in flow mode."
+              .format(1e6 / floor_us, 1e6 / floor_us / nfacct))
     if args.json:
         with open(args.json, "w") as fh:
             json.dump(results, fh, indent=1)

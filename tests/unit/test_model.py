@@ -48,3 +48,26 @@ def test_finding_event_is_intrusion_detection_shaped():
 def test_envelope_shape():
     env = envelope(12, "boundaryflow:flow", {"a": 1}, source="in", host="h")
     assert env == {"time": 12.0, "host": "h", "source": "in", "sourcetype": "boundaryflow:flow", "event": {"a": 1}}
+
+
+def test_swap_moves_rare_per_end_fields_and_keeps_one_sided_ones_one_sided():
+    from boundaryflow.model import _SWAP_PAIRS
+    f = _flow(src_ip="a", dest_ip="b")
+    for i, (a, b) in enumerate(_SWAP_PAIRS[4:]):
+        setattr(f, a, "A%d" % i)           # only the src-side name is set
+    f.vendor = {"x": 1}
+    f.swap()
+    for i, (a, b) in enumerate(_SWAP_PAIRS[4:]):
+        assert getattr(f, b) == "A%d" % i, b
+        assert a not in f.__dict__, a      # not copied to both ends
+    assert f.vendor == {"x": 1} and (f.src_ip, f.dest_ip) == ("b", "a")
+    f.swap()
+    for i, (a, b) in enumerate(_SWAP_PAIRS[4:]):
+        assert getattr(f, a) == "A%d" % i and b not in f.__dict__
+
+
+def test_swap_leaves_a_reference_to_the_old_dict_unchanged():
+    f = _flow(src_ip="a", dest_ip="b", bytes_out=5)
+    old = f.__dict__
+    f.swap()
+    assert old["src_ip"] == "a" and old["bytes_out"] == 5 and f.bytes_in == 5

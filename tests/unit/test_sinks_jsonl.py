@@ -48,3 +48,12 @@ def test_unknown_sink_kind_is_refused():
 def test_splunk_sink_is_the_modular_input_stream():
     sink = make_sink(config.default(output_sink="splunk"), stream=io.StringIO())
     assert type(sink).__module__ == "boundaryflow.sinks.splunk_stream"
+
+
+def test_file_bytes_out_counts_utf8_bytes_written(tmp_path):
+    path = tmp_path / "out.jsonl"
+    sink = make_sink(config.default(output_path=str(path)))
+    sink.write(envs(3))           # "Malmö" is two bytes longer in UTF-8 than in characters
+    sink.close()
+    assert sink.health()["bytes_out"] == path.stat().st_size
+    assert [json.loads(x)["event"]["city"] for x in path.read_text(encoding="utf-8").splitlines()] == ["Malmö"] * 3

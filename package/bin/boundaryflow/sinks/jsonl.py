@@ -3,27 +3,35 @@ from __future__ import annotations
 
 import sys
 
-from .serialize import dumps
+from .serialize import dumpb, dumps
 
 
 class JsonlSink(object):
     def __init__(self, path="-", stream=None):
         self._owned = False
+        self._binary = False
         if path in (None, "", "-"):
             self._stream = stream if stream is not None else sys.stdout
         else:
-            self._stream = open(path, "a", encoding="utf-8")
-            self._owned = True
+            # A file we own takes bytes: the serializer makes UTF-8 already, so decoding it to
+            # str and encoding it again on write would cost ~10% of an event's output time.
+            self._stream = open(path, "ab")
+            self._owned = self._binary = True
         self.events_out = 0
         self.bytes_out = 0
 
     def write(self, envelopes):
         if not envelopes:
             return
-        chunk = "\n".join([dumps(e) for e in envelopes]) + "\n"
-        self._stream.write(chunk)
+        if self._binary:
+            chunk = b"\n".join([dumpb(e) for e in envelopes]) + b"\n"
+            self._stream.write(chunk)
+            self.bytes_out += len(chunk)
+        else:
+            text = "\n".join([dumps(e) for e in envelopes]) + "\n"
+            self._stream.write(text)
+            self.bytes_out += len(text.encode("utf-8")) if not text.isascii() else len(text)
         self.events_out += len(envelopes)
-        self.bytes_out += len(chunk.encode("utf-8")) if not chunk.isascii() else len(chunk)
 
     def flush(self):
         self._stream.flush()
