@@ -1,9 +1,12 @@
 """Decode + normalize throughput: flows per CPU-second (time.process_time) for NetFlow v5, v9 and
 IPFIX datagrams built here, side by side with the PyPI ``netflow`` package on the same bytes.
 
-    .venv/bin/python benchmarks/bench_decode.py [--seconds 1.0]
+    .venv/bin/python benchmarks/bench_decode.py [--seconds 1.0] [--trials 7]
 
 Ours = bytes -> model.Flow objects (addresses as text, times as epoch floats, counters scaled).
+Each row's rate is the median of ``--trials`` trials; the trials of all rows are interleaved
+(row 1, row 2, ..., row 1, row 2, ...) so that a slow spell of a noisy machine does not land on
+one row only.
 ``netflow`` = bytes -> its parsed packet with per-flow dicts (no normalization), so the ratio
 flatters the baseline. Datagrams: 30 records (v5), 24 records per v9/IPFIX datagram with fixed-
 length templates of 12 fields (IPv4) - the usual ~1400-byte exports.
@@ -13,6 +16,7 @@ from __future__ import annotations
 import argparse
 import os
 import socket
+import statistics
 import struct
 import sys
 import time
@@ -90,7 +94,6 @@ def build_ipfix():
 
 def measure(run_once, flows_per_round, seconds):
     """flows per CPU-second of run_once() repeated for about ``seconds`` of CPU time."""
-    run_once()                                # warm-up (templates learned, caches filled)
     rounds, start = 0, time.process_time()
     while True:
         run_once()
@@ -98,6 +101,18 @@ def measure(run_once, flows_per_round, seconds):
         used = time.process_time() - start
         if used >= seconds:
             return rounds * flows_per_round / used
+
+
+def measure_interleaved(jobs, seconds, trials):
+    """{name: median flows/CPU-s} for jobs [(name, run_once, flows per round)]: ``trials``
+    rounds over all jobs in turn, each job measured for seconds / trials per round."""
+    for _name, run_once, _flows in jobs:
+        run_once()                            # warm-up (templates learned, caches filled)
+    rates = {name: [] for name, _r, _f in jobs}
+    for _ in range(trials):
+        for name, run_once, flows in jobs:
+            rates[name].append(measure(run_once, flows, seconds / trials))
+    return {name: statistics.median(r) for name, r in rates.items()}
 
 
 def ours(datagrams):
@@ -165,29 +180,69 @@ def capture_counts(paths):
     return rows
 
 
+def capture_replay(paths):
+    """(run_once, flows per round, datagrams per round): every NetFlow/IPFIX datagram of the
+    captures decoded in order, one ExporterState per exporter (templates learned in warm-up)."""
+    from boundaryflow import pcap
+    items = []
+    for path in paths:
+        if "sflow" not in os.path.basename(path):
+            items += [(arrival, (path, exporter), payload)
+                      for arrival, exporter, _port, payload in pcap.read_udp(path)]
+    states = {}
+    for arrival, key, payload in items:      # learn templates and options
+        try:
+            decode(payload, states.setdefault(key, ExporterState()), arrival)
+        except Exception:
+            pass
+
+    def run():
+        n = 0
+        for arrival, key, payload in items:
+            try:
+                n += len(decode(payload, states[key], arrival))
+            except Exception:
+                pass
+        return n
+    flows = run()
+    return run, flows, len(items)
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--seconds", type=float, default=1.0, help="CPU seconds per measurement")
+    ap.add_argument("--seconds", type=float, default=1.0, help="CPU seconds per row (all trials)")
+    ap.add_argument("--trials", type=int, default=7, help="interleaved trials per row (median)")
     args = ap.parse_args(argv)
-    rows = []
+    import glob
+    captures = sorted(glob.glob(os.path.join(os.path.dirname(HERE), "tests", "golden", "captures", "*.pcap*")))
+    names, jobs = [], []
     for name, build in (("NetFlow v5", build_v5), ("NetFlow v9", build_v9), ("IPFIX", build_ipfix)):
         datagrams, per = build()
         data_datagrams = len(datagrams) if name == "NetFlow v5" else len(datagrams) - 1
         flows = data_datagrams * per
-        ours_rate = measure(ours(datagrams), flows, args.seconds)
+        names.append(name)
+        jobs.append((name, ours(datagrams), flows))
         base = baseline(datagrams)
-        base_rate = measure(base, flows, args.seconds) if base else None
-        rows.append((name, ours_rate, base_rate))
+        if base:
+            jobs.append(("base " + name, base, flows))
     datagrams, per = build_v9()
-    floor = measure(struct_floor(datagrams), (len(datagrams) - 1) * per, args.seconds)
+    jobs.append(("floor", struct_floor(datagrams), (len(datagrams) - 1) * per))
+    replay, replay_flows, replay_datagrams = capture_replay(captures)
+    if replay_flows:
+        jobs.append(("captures", replay, replay_flows))
+    rates = measure_interleaved(jobs, args.seconds, max(1, args.trials))
+    rows = [(name, rates[name], rates.get("base " + name)) for name in names]
+    floor = rates["floor"]
     print("| protocol | boundaryflow flows/CPU-s | netflow 0.12 flows/CPU-s | ratio |")
     print("|---|---:|---:|---:|")
     for name, a, b in rows:
         print("| %s | %s | %s | %s |" % (name, "{:,.0f}".format(a), "{:,.0f}".format(b) if b else "n/a",
                                           "%.1fx" % (a / b) if b else "n/a"))
+    print("(median of %d interleaved trials per row)" % max(1, args.trials))
     print("(context: struct.iter_unpack alone over the v9 data sets: {:,.0f} tuples/CPU-s)".format(floor))
-    import glob
-    captures = sorted(glob.glob(os.path.join(os.path.dirname(HERE), "tests", "golden", "captures", "*.pcap*")))
+    if replay_flows:
+        print("(context: the NetFlow/IPFIX captures below replayed: {:,.0f} flows/CPU-s, {:.1f} flows per "
+              "datagram)".format(rates["captures"], replay_flows / replay_datagrams))
     counts = capture_counts(captures)
     if counts:
         print("\n| capture (real exporter) | datagrams | boundaryflow flows | netflow 0.12 flows | netflow errors |")

@@ -43,8 +43,9 @@ from .state import ExporterState
 __all__ = ["decode", "detect_protocol", "DecodeError", "ExporterState"]
 
 _SFLOW5 = b"\0\0\0\x05"
-_DECODERS = {"netflow5": netflow5.decode, "netflow9": netflow9.decode, "ipfix": ipfix.decode,
-             "sflow5": sflow.decode}
+_VERSIONS = {5: "netflow5", 9: "netflow9", 10: "ipfix"}
+# by the 16-bit version field; sFlow's first 16 bits are 0, so it never matches here
+_BY_VERSION = {5: netflow5.decode, 9: netflow9.decode, 10: ipfix.decode}
 
 
 def detect_protocol(data):
@@ -53,19 +54,26 @@ def detect_protocol(data):
         return None
     if data[:4] == _SFLOW5:
         return "sflow5"
-    version = (data[0] << 8) | data[1]
-    return {5: "netflow5", 9: "netflow9", 10: "ipfix"}.get(version)
+    return _VERSIONS.get((data[0] << 8) | data[1])
+
+
+def _decoder(data):
+    """The decode function for this datagram's protocol (detect_protocol, without the names)."""
+    if len(data) >= 4:
+        fn = _BY_VERSION.get((data[0] << 8) | data[1])
+        if fn is not None:
+            return fn
+        if data[:4] == _SFLOW5:
+            return sflow.decode
+    raise DecodeError("unknown export version (first bytes %s)" % bytes(data[:4]).hex())
 
 
 def decode(data, state, arrival):
     """Flows from one export datagram; raises DecodeError (counted in state) if it is malformed."""
     counters = state.counters
     counters["datagrams"] += 1
-    proto = detect_protocol(data)
     try:
-        if proto is None:
-            raise DecodeError("unknown export version (first bytes %s)" % bytes(data[:4]).hex())
-        flows = _DECODERS[proto](data, state, arrival)
+        flows = _decoder(data)(data, state, arrival)
     except DecodeError:
         counters["decode_errors"] += 1
         raise

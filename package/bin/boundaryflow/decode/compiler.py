@@ -16,7 +16,7 @@ import struct
 from ..model import Flow
 from . import values as V
 from .elements import lookup
-from .records import VARIABLE, make_walker
+from .records import VARIABLE, walker_lines
 
 MAX_FIELDS = 256           # more than any real exporter sends; larger templates are rejected
 _INT_CODES = {1: "B", 2: "H", 4: "I", 8: "Q"}
@@ -128,7 +128,7 @@ def _struct_code(f):
         return None
     if f.var is None:
         return "%dx" % f.length if f.length else ""
-    if f.kind in ("int", "ntp"):
+    if f.kind in ("int", "ntp", "ip4"):
         return _INT_CODES[f.length]
     if f.kind == "float":
         return "d"
@@ -138,8 +138,9 @@ def _struct_code(f):
 # ---------------------------------------------------------------------------------------------
 # code generation
 
-# address text comes from a cache indexed directly (no function call per field)
-_CONVERT = {"ip4": "V4[%s]", "ip6": "V6[%s]", "mac": "mac(%s)", "text": "text(%s)",
+# address text comes from a cache indexed directly (no function call per field); IPv4 addresses
+# are unpacked as integers, which hash faster than 4-byte strings
+_CONVERT = {"ip4": "V4I[%s]", "ip6": "V6[%s]", "mac": "mac(%s)", "text": "text(%s)",
             "bytes": "hexstr(%s)", "int": "%s", "intbytes": "uint(%s)", "float": "%s",
             "ntp": "ntp(%s)"}
 _ABS_TIME = {"dateTimeSeconds": "(%s * 1.0)", "dateTimeMilliseconds": "(%s * 0.001)",
@@ -163,11 +164,13 @@ def _numeric(f):
     return "uint(%s)" % f.var if f.kind == "intbytes" else f.var
 
 
-def _generate(version, fields, unsampled=False):
-    """(pre-loop lines, per-record lines, uses the call's rate) or None for non-flow templates.
+def _generate(version, fields, unsampled=False, names=True):
+    """(pre-loop lines, per-record lines, uses the call's rate, uses interface names) or None for
+    non-flow templates.
 
     ``unsampled``: the variant used when the call's rate is 1 - counters are not multiplied and
-    sampling_rate keeps the class default (measurably cheaper per record).
+    sampling_rate keeps the class default (measurably cheaper per record). ``names=False``: the
+    variant used while the domain has no interface names (no per-record lookup).
     """
     role = {}                      # attr -> first field carrying it
     vendor = []
@@ -204,7 +207,7 @@ def _generate(version, fields, unsampled=False):
         probe6 = role.get("src_ip6") or role.get("dest_ip6")
         s6, d6 = addr_items("6")
         s4, d4 = addr_items("4")
-        body.append("if %s == Z4 and %s != Z16:" % (probe4.var, probe6.var))
+        body.append("if %s == 0 and %s != Z16:" % (probe4.var, probe6.var))
         body.append("    sip = %s; dip = %s; ipv = 6" % (s6, d6))
         body.append("else:")
         body.append("    sip = %s; dip = %s; ipv = 4" % (s4, d4))
@@ -302,14 +305,15 @@ def _generate(version, fields, unsampled=False):
         post.append("if x: d['action'] = x; d['initiator_known'] = True")
     if "vlan" in role:
         post.append("if %s: d['vlan'] = %s" % (role["vlan"].var, _numeric(role["vlan"])))
-    if "input_if" in role or "output_if" in role:
+    has_if = "input_if" in role or "output_if" in role
+    if has_if:
         pre.append("ifn = opts.if_names")
-        post.append("if ifn:")
+    if has_if and names:     # this variant runs only while ifn (the names map) is not empty
         for a, name_attr in (("input_if", "input_if_name"), ("output_if", "output_if_name")):
             f = role.get(a)
             if f is not None:
-                post.append("    x = ifn.get(%s)" % _numeric(f))
-                post.append("    if x: d['%s'] = x" % name_attr)
+                post.append("x = ifn.get(%s)" % _numeric(f))
+                post.append("if x: d['%s'] = x" % name_attr)
     if "sampler_id" in role and "sampling_interval" not in role:
         pre.append("samplers = opts.samplers")
     if vendor:
@@ -334,14 +338,14 @@ def _generate(version, fields, unsampled=False):
             post.append("if %s == 1 or %s == 58: d['icmp_type'] = %s >> 8; d['icmp_code'] = %s & 255; "
                         "d['dest_port'] = 0" % (pv, pv, dp, dp))
 
-    final = ["fl = new(Flow)", "fl.__dict__ = d"]
+    final = ["fl = %s" % _NEW_FLOW, "fl.__dict__ = d"]
     if "biflow_direction" in role:
         bd = _numeric(role["biflow_direction"])
         final.append("if %s == 1: fl.initiator_known = True" % bd)
         final.append("elif %s == 2: fl.swap(); fl.initiator_known = True" % bd)
     final.append("append(fl)")
     record = body + ["d = {%s}" % ", ".join(dict_items)] + post + final
-    return pre, record, r == "rate"
+    return pre, record, r == "rate", has_if
 
 
 def _compile(version, fields):
@@ -355,7 +359,7 @@ def _compile(version, fields):
     ct.convert, ct.source = None, ""
     if generated is None:
         return ct
-    pre, record, uses_call_rate = generated
+    pre, _record, uses_call_rate, has_if = generated
     names = [f.var for f in analysed if f.var is not None]
     target = "(%s,)" % ", ".join(names)
     lines = ["def convert(buf, start, end, T, U, rate, opts, domain):",
@@ -363,32 +367,43 @@ def _compile(version, fields):
     lines += ["    " + line for line in pre]
     ns = _namespace(version, _action_map(analysed))
     if variable:
-        ns["walk"] = make_walker(analysed)
         ns["MINLEN"] = ct.min_length
-        loop = ["pos = start",
-                "while end - pos >= MINLEN:",
-                "    %s, pos = walk(buf, pos, end)" % target]
+        head = ["pos = start", "while end - pos >= MINLEN:"]
+        body = walker_lines(analysed, ns)
     else:
         st = struct.Struct("!" + "".join(f.code for f in analysed))
         ns["iter_unpack"] = st.iter_unpack
-        loop = ["n = (end - start) // %d" % fixed_total,
+        head = ["n = (end - start) // %d" % fixed_total,
                 "for %s in iter_unpack(buf[start:start + n * %d]):" % (target, fixed_total)]
+        body = []
+    # one loop per variant, chosen once per set: (condition, unsampled, with interface names);
+    # the last one has no condition (it is the "else")
+    variants = [("", False, True)]
+    if has_if:
+        variants.insert(0, ("not ifn", False, False))
     if uses_call_rate:
-        unsampled = _generate(version, analysed, unsampled=True)[1]
-        lines.append("    if rate == 1:")
-        lines += ["        " + line for line in loop]
-        lines += ["            " + line for line in unsampled]
-        lines.append("    else:")
-        lines += ["        " + line for line in loop]
-        lines += ["            " + line for line in record]
-    else:
-        lines += ["    " + line for line in loop]
-        lines += ["        " + line for line in record]
+        variants = [(" and ".join(filter(None, ("rate == 1", cond))), True, names_)
+                    for cond, _u, names_ in variants] + variants
+    for i, (condition, unsampled, with_names) in enumerate(variants):
+        record = _generate(version, analysed, unsampled, with_names)[1]
+        indent = "    "
+        if len(variants) > 1:
+            lines.append("    %s:" % ("else" if not condition else
+                                      ("if " if i == 0 else "elif ") + condition))
+            indent = "        "
+        lines += [indent + line for line in head]
+        lines += [indent + "    " + line for line in body + record]
     lines.append("    return out")
     ct.source = "\n".join(lines)
     exec(compile(ct.source, "<template %s>" % version, "exec"), ns)
     ct.convert = ns["convert"]
     return ct
+
+
+# ``Flow()`` is cheaper than ``Flow.__new__(Flow)`` (no argument parsing in the __new__ wrapper)
+# and the same thing while Flow defines neither __init__ nor __new__.
+_NEW_FLOW = "Flow()" if Flow.__init__ is object.__init__ and Flow.__new__ is object.__new__ \
+    else "new(Flow)"
 
 
 def _action_map(analysed):
@@ -400,6 +415,6 @@ def _action_map(analysed):
 
 def _namespace(version, amap):
     return {"Flow": Flow, "new": Flow.__new__, "P": version, "AMAP": amap,
-            "Z4": b"\0" * 4, "Z16": b"\0" * 16, "V4": V.V4, "V6": V.V6, "mac": V.mac,
+            "Z16": b"\0" * 16, "V4I": V.V4I, "V6": V.V6, "mac": V.mac,
             "text": V.text, "hexstr": V.hexstr, "uint": V.uint, "ntp": V.ntp_time,
             "app_id_text": V.app_id_text}

@@ -1,5 +1,6 @@
-"""Walking records field by field: IPFIX variable-length elements (RFC 7011 §7) and the slow
-path for options records. Fixed-length data templates never come here (one struct per set).
+"""Records with IPFIX variable-length elements (RFC 7011 §7): generated readers for data
+templates, and a field-by-field walk for the slow path (options records). Fixed-length data
+templates never come here (one struct per set).
 """
 from __future__ import annotations
 
@@ -10,30 +11,51 @@ from .errors import DecodeError
 VARIABLE = 0xFFFF          # IPFIX variable-length marker
 
 
-def make_walker(analysed):
-    """Per-record field walker for templates with variable-length elements (RFC 7011 §7)."""
-    steps = []
+def walker_lines(analysed, ns):
+    """Generated code that reads one record's fields at ``pos`` (templates with variable-length
+    elements, RFC 7011 §7) into the analysed fields' variables, leaving ``pos`` after the record.
+
+    Each run of fixed-length fields between variable-length ones is one ``unpack_from`` (skipped
+    fields are pad bytes); a variable-length field is read inline. A field running past ``end``
+    raises DecodeError, like :func:`walk_raw`. ``ns`` receives the names the code uses. The
+    caller's loop guarantees the template's minimum length at ``pos``, so the first run needs no
+    bounds check of its own.
+    """
+    ns["DecodeError"] = DecodeError
+    lines, run, checked = [], [], True
+
+    def flush():
+        length = sum(f.length for f in run)
+        if length:
+            if not checked:
+                lines.append("if pos + %d > end: raise DecodeError('record overruns its set')" % length)
+            kept = [f.var for f in run if f.var is not None]
+            if kept:
+                name = "R%d" % len(ns)
+                ns[name] = struct.Struct("!" + "".join(f.code for f in run)).unpack_from
+                lines.append("%s, = %s(buf, pos)" % (", ".join(kept), name))
+            lines.append("pos += %d" % length)
+        del run[:]
+
     for f in analysed:
-        unpack = None
-        if f.var is not None and f.length != VARIABLE and f.kind in ("int", "ntp", "float"):
-            unpack = struct.Struct("!" + f.code).unpack_from
-        steps.append((f.length, f.var is not None, unpack))
-    steps = tuple(steps)
-
-    def walk(buf, pos, end):
-        vals = []
-        for length, keep, unpack in steps:
-            if length == VARIABLE:
-                length, pos = variable_length(buf, pos, end)
-            nxt = pos + length
-            if nxt > end:
-                raise DecodeError("record overruns its set")
-            if keep:
-                vals.append(unpack(buf, pos)[0] if unpack else bytes(buf[pos:nxt]))
-            pos = nxt
-        return vals, pos
-
-    return walk
+        if f.length != VARIABLE:
+            run.append(f)
+            continue
+        flush()
+        checked = False
+        lines += [
+            "if pos >= end: raise DecodeError('variable-length field overruns its set')",
+            "vl = buf[pos]",
+            "if vl < 255: pos += 1",
+            "else: vl, pos = variable_length(buf, pos, end)",
+            "if pos + vl > end: raise DecodeError('record overruns its set')",
+        ]
+        if f.var is not None:
+            lines.append("%s = bytes(buf[pos:pos + vl])" % f.var)
+        lines.append("pos += vl")
+    flush()
+    ns["variable_length"] = variable_length
+    return lines
 
 
 def variable_length(buf, pos, end):

@@ -34,6 +34,11 @@ class SequenceTracker(object):
         mode = RFC
         if prev is not None:
             last_seq, last_advance, last_up, mode = prev
+            # fast path, the usual case: exactly the number expected in an RFC or AFTER domain
+            step = advance if mode == AFTER else last_advance
+            if step is not None and mode != ONE_VOTE and (last_seq + step) % MOD == seq:
+                self.last[key] = (seq, advance, uptime, mode)
+                return
             max_gap, reorder = limits
             rfc = None if last_advance is None else (last_seq + last_advance) % MOD
             after = None if advance is None else (last_seq + advance) % MOD

@@ -19,20 +19,11 @@ def process(state, version, domain, sets, buf, T, U, arrival, template_sets):
     parser returns a list of ("data"|"options"|"rejected", template id, fields, scope count) and
     ("withdraw", template id or None for all, "data"|"options", 0).
     """
-    announced = []
-    for set_id, start, end in sets:
-        parser = template_sets.get(set_id)
-        if parser is not None:
-            announced.extend(parser(buf, start, end, domain))
-
-    released = []
-    for kind, tid, fields, scope_count in announced:
-        if kind == "withdraw":
-            state.withdraw(version, domain, tid, fields)   # here fields = the template kind
-        elif kind == "rejected":
-            state.counters["templates_rejected"] += 1
-        elif state.add_template(version, domain, tid, kind, fields, scope_count, arrival):
-            released.extend(state.take_pending(version, domain, tid, arrival))
+    released = ()
+    for set_id, _start, _end in sets:
+        if set_id < 256:      # the message carries template sets (most carry data only)
+            released = _announce(state, version, domain, sets, buf, arrival, template_sets)
+            break
 
     flows = []
     records = 0
@@ -56,6 +47,63 @@ def process(state, version, domain, sets, buf, T, U, arrival, template_sets):
             _decode_set(state, p.version, p.domain, p.template_id, t, p.data, 0, len(p.data),
                         p.T, p.U, flows)
     return flows, records
+
+
+def _announce(state, version, domain, sets, buf, arrival, template_sets):
+    """Apply the message's template sets to ``state``; returns the held data sets they release."""
+    announced = []
+    for set_id, start, end in sets:
+        parser = template_sets.get(set_id)
+        if parser is not None:
+            announced.extend(PARSED_SETS.parse(parser, buf, start, end, domain))
+
+    released = []
+    for kind, tid, fields, scope_count in announced:
+        if kind == "withdraw":
+            state.withdraw(version, domain, tid, fields)   # here fields = the template kind
+        elif kind == "rejected":
+            state.counters["templates_rejected"] += 1
+        elif state.add_template(version, domain, tid, kind, fields, scope_count, arrival):
+            released.extend(state.take_pending(version, domain, tid, arrival))
+    return released
+
+
+class ParsedSets(object):
+    """Template sets already parsed, by their bytes.
+
+    Exporters resend the same template sets every few seconds or packets (pmacct: every few
+    packets), so a set is parsed once. Shared by all exporters (the result depends on nothing
+    else; equal sets then also share their field tuples). Bounded by the bytes of the sets held
+    (a parsed set takes ~20x its bytes): cleared when full; larger sets are never kept. A set
+    whose parse raises is not kept either.
+    """
+    __slots__ = ("parsed", "held", "budget", "max_set")
+
+    def __init__(self, budget=32 << 10, max_set=2048):
+        self.parsed = {}       # (parser, set bytes) -> tuple of parser results
+        self.held = 0          # bytes of the sets in ``parsed``
+        self.budget = budget
+        self.max_set = max_set
+
+    def parse(self, parser, buf, start, end, domain):
+        """parser(buf, start, end, domain), from memory when the same set was seen before."""
+        size = end - start
+        if size > self.max_set:
+            return parser(buf, start, end, domain)
+        raw = bytes(buf[start:end])
+        key = (parser, raw)
+        got = self.parsed.get(key)
+        if got is None:
+            got = tuple(parser(raw, 0, size, domain))
+            if self.held + size > self.budget:
+                self.parsed.clear()
+                self.held = 0
+            self.parsed[key] = got
+            self.held += size
+        return got
+
+
+PARSED_SETS = ParsedSets()
 
 
 def _decode_set(state, version, domain, tid, t, buf, start, end, T, U, out):
