@@ -50,3 +50,16 @@ def test_large_tables_build_fast_enough_to_refresh_feeds():
     assert table.lookup("10.0.0.5") == 5 and table.lookup("10.1.134.159") == 99999
     assert table.lookup("10.0.255.255") == 65535
     assert table.lookup("10.1.200.1") == "net1"   # beyond the /32s, the /16 covers it
+
+
+def test_lookup_int_is_lookup_of_a_parsed_address():
+    rng = random.Random(3)
+    t = CidrTable([("10.0.0.0/8", "a"), ("10.%d.0.0/16" % rng.randrange(256), "b"), ("2001:db8::/32", "v6"),
+                   ("2001:db8:1::/48", "v6b"), ("0.0.0.0/0", "any4")])
+    addrs = ["10.%d.%d.%d" % (rng.randrange(256), rng.randrange(256), rng.randrange(256)) for _ in range(500)]
+    addrs += ["2001:db8:%x::%x" % (rng.randrange(4), rng.randrange(65536)) for _ in range(200)]
+    addrs += ["0.0.0.0", "255.255.255.255", "::", "2001:db9::1"]
+    for a in addrs:
+        ip = ipaddress.ip_address(a)
+        assert t.lookup_int(int(ip), ip.version) == t.lookup(a) == t.lookup(ip)
+    assert CidrTable().lookup_int(1) is None

@@ -108,8 +108,12 @@ class CidrTable(object):
             ip = ipaddress.ip_address(addr) if isinstance(addr, str) else addr
         except ValueError:
             return None
-        starts, ranges = self._tables[ip.version]
-        n = int(ip)
+        return self.lookup_int(int(ip), ip.version)
+
+    def lookup_int(self, n, version=4):
+        """Value for an address given as its integer and IP version, or None: for callers that
+        already parsed the address (building an ip_address object costs more than the search)."""
+        starts, ranges = self._tables[version]
         i = bisect.bisect_right(starts, n) - 1
         if i >= 0:
             lo, hi, value = ranges[i]

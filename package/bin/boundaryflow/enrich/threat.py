@@ -154,6 +154,10 @@ class ThreatIntel(object):
         """(source, category) for an address, or None."""
         return self.table.lookup(ip)
 
+    def lookup_int(self, n, version=4):
+        """:meth:`lookup` for an address already parsed to its integer and IP version."""
+        return self.table.lookup_int(n, version)
+
     def _reload_lookup(self):
         try:
             fid = file_stamp(self.lookup_path)
