@@ -5,23 +5,23 @@ import struct
 
 from . import sequence
 from .errors import DecodeError
-from .templated import process, split_sets
+from .templated import decode_message
 
 VERSION = "ipfix"
 _HEADER = struct.Struct("!HHIII")      # version, length, export time, sequence, domain
+_HEADER_SIZE = _HEADER.size
 _TEMPLATE_SET, _OPTIONS_SET = 2, 3
 
 
 def decode(data, state, arrival):
-    if len(data) < _HEADER.size:
+    if len(data) < _HEADER_SIZE:
         raise DecodeError("IPFIX header truncated (%d bytes)" % len(data), VERSION)
     _v, length, export_time, seq, domain = _HEADER.unpack_from(data)
-    if length < _HEADER.size or length > len(data):
+    if length < _HEADER_SIZE or length > len(data):
         raise DecodeError("IPFIX message length %d but %d bytes received" % (length, len(data)),
                           VERSION, domain)
-    sets = split_sets(data, _HEADER.size, length, VERSION, domain)
-    flows, records = process(state, VERSION, domain, sets, data, float(export_time), None,
-                             arrival, _TEMPLATE_SETS)
+    flows, records = decode_message(state, VERSION, domain, data, _HEADER_SIZE, length,
+                                    float(export_time), None, arrival, _TEMPLATE_SETS)
     # IPFIX numbers data records (RFC 7011 §3.1)
     state.sequences.check(state.counters, (VERSION, domain), seq, records, sequence.RECORDS)
     return flows

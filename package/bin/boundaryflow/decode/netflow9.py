@@ -5,19 +5,19 @@ import struct
 
 from . import sequence
 from .errors import DecodeError
-from .templated import process, split_sets
+from .templated import decode_message
 
 VERSION = "netflow9"
 _HEADER = struct.Struct("!HHIIII")     # version, count, sysUptime ms, unix secs, sequence, source id
+_HEADER_SIZE = _HEADER.size
 
 
 def decode(data, state, arrival):
-    if len(data) < _HEADER.size:
+    if len(data) < _HEADER_SIZE:
         raise DecodeError("NetFlow v9 header truncated (%d bytes)" % len(data), VERSION)
     _v, _count, uptime, secs, seq, domain = _HEADER.unpack_from(data)
-    sets = split_sets(data, _HEADER.size, len(data), VERSION, domain)
-    flows, _records = process(state, VERSION, domain, sets, data, float(secs), uptime, arrival,
-                              _TEMPLATE_SETS)
+    flows, _records = decode_message(state, VERSION, domain, data, _HEADER_SIZE, len(data),
+                                     float(secs), uptime, arrival, _TEMPLATE_SETS)
     # v9 numbers export packets; a sysUpTime that goes backwards is a restart
     state.sequences.check(state.counters, (VERSION, domain), seq, 1, sequence.PACKETS, uptime)
     return flows
