@@ -27,6 +27,7 @@ sys.path.insert(0, os.path.join(ROOT, "package", "bin"))
 from boundaryflow import config  # noqa: E402
 from boundaryflow.enrich import Enricher  # noqa: E402
 from boundaryflow.enrich.community_id import CommunityId, packed_address  # noqa: E402
+from boundaryflow.gc_tuning import tune_gc  # noqa: E402
 from boundaryflow.model import Flow  # noqa: E402
 
 TEST_DATA = os.path.join(ROOT, ".cache", "maxmind-test-data", "test-data")
@@ -173,6 +174,7 @@ def measure(fn, flows, reference):
 
 
 def run(n_flows=100000, n_external=20000, n_threat=2000, seed=7):
+    tune_gc()      # the collector's garbage-collector settings (boundaryflow.gc_tuning)
     rng = random.Random(seed)
     reference = CommunityIdOnly()
     with tempfile.TemporaryDirectory() as d:

@@ -299,7 +299,9 @@ def stream_events(inputs, ew):
 
 def run_collector(cfg, input_name, logger):
     """Collector(cfg, sink).run(stop) with SIGTERM/SIGINT -> graceful stop and flush."""
+    from boundaryflow.gc_tuning import tune_gc
     from boundaryflow.pipeline import Collector
+    tune_gc()            # the same collector settings as `boundaryflow collect`
     from boundaryflow.sinks.splunk_stream import SplunkStreamSink
     stop = threading.Event()
 

@@ -186,3 +186,36 @@ def test_messages_for_input_fields_name_the_ucc_field():
     assert helper._field_hint(config.ConfigError("[reduction] mode: expected one of")).startswith('Field "reduction_mode"')
     assert helper._field_hint(config.ConfigError("[collector] listen: bad")).startswith('Field "listen"')
     assert helper._field_hint(config.ConfigError("[detection] long_lived: bad")) == "[detection] long_lived: bad"
+
+
+def test_splunk_input_runs_the_collector_with_the_engines_gc_settings(monkeypatch, tmp_path):
+    """The modular input must tune the garbage collector exactly as `boundaryflow collect` does
+    (boundaryflow.gc_tuning): with CPython's defaults every record costs more."""
+    import gc
+    import logging
+
+    import boundaryflow.pipeline as pipeline
+    from boundaryflow.gc_tuning import YOUNG_THRESHOLD
+    seen = {}
+
+    class FakeCollector(object):
+        def __init__(self, cfg, sink):
+            pass
+
+        def run(self, stop):
+            seen["threshold"] = gc.get_threshold()
+
+    import signal
+    saved = gc.get_threshold()
+    handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
+    monkeypatch.setattr(pipeline, "Collector", FakeCollector)
+    try:
+        gc.set_threshold(700, 10, 10)
+        cfg = config.default(output_sink="jsonl", output_path=str(tmp_path / "out.jsonl"))
+        helper.run_collector(cfg, "boundaryflow_collector://t", logging.getLogger("test"))
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*saved)
+        for sig, handler in handlers.items():     # run_collector installs its own
+            signal.signal(sig, handler)
+    assert seen["threshold"][0] == YOUNG_THRESHOLD

@@ -17,6 +17,7 @@ import time
 from .decode import ExporterState, decode
 from .detect import DetectionEngine
 from .enrich import Enricher
+from .gc_tuning import tune_gc
 from .model import SOURCETYPE_FLOW, envelope, flow_event
 from .reduce import Reducer
 from .scenario import generate as gen
@@ -147,9 +148,7 @@ def run_benchmark(argv=None):
     ap.add_argument("--mode", default="flow", choices=("flow", "conversation", "consolidated"))
     ap.add_argument("--scale", type=float, default=1.0)
     args = ap.parse_args(argv)
-    gc.collect()
-    gc.freeze()            # as the CLI does (cli._tune_gc)
-    gc.set_threshold(50000, 20, 50)
+    tune_gc()              # as the collector runs
     n, rows, cost, flows = run(args.mode, scale=args.scale)
     total = sum(cost.values())
     print("demo scenario (seed 1, 3 days), %d records, %d events, reduction mode %s\n" % (n, rows, args.mode))

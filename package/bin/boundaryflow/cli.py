@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import argparse
-import gc
 import logging
 import os
 import signal
@@ -12,6 +11,7 @@ import threading
 
 from . import __version__
 from . import config as config_mod
+from .gc_tuning import tune_gc
 
 log = logging.getLogger("boundaryflow")
 
@@ -148,17 +148,9 @@ def build_parser():
     return p
 
 
-def _tune_gc():
-    # The engine allocates many short-lived records and few cycles: collect the young generation
-    # less often and keep start-up objects (tables, lookups) out of every collection.
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(50000, 20, 50)
-
-
 def main(argv=None):
     argv = list(sys.argv[1:] if argv is None else argv)
-    _tune_gc()
+    tune_gc()
     parser = build_parser()
     # demo/bench own their options: pass the rest through untouched.
     if argv and argv[0] in ("demo", "bench"):
