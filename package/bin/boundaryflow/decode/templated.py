@@ -31,13 +31,7 @@ def decode_message(state, version, domain, buf, pos, end, T, U, arrival, templat
                 ct = t._compiled          # None until the general path compiles it
                 opts = state.options.get((version, domain))
                 if ct is not None and ct.is_flow and opts is not None:
-                    try:
-                        flows = ct.convert(buf, pos + 4, set_end, T, U, opts.rate, opts, domain)
-                    except DecodeError:
-                        state.counters["malformed_sets"] += 1
-                        return [], 0
-                    if ct.unknown:
-                        state.counters["unknown_fields_skipped"] += ct.unknown * len(flows)
+                    flows = _convert(state, ct, opts, domain, buf, pos + 4, set_end, T, U)
                     return flows, len(flows)
     return process(state, version, domain, split_sets(buf, pos, end, version, domain), buf, T, U,
                    arrival, template_sets)
@@ -148,16 +142,22 @@ def _decode_set(state, version, domain, tid, t, buf, start, end, T, U, out):
         n = _count_records(state, t, buf, start, end)
         counters["records_not_flows"] += n
         return n
+    flows = _convert(state, ct, opts, domain, buf, start, end, T, U)
+    out.extend(flows)
+    return len(flows)
+
+
+def _convert(state, ct, opts, domain, buf, start, end, T, U):
+    """The flows of one data set through its compiled flow template; a malformed set gives none
+    (counted in ``malformed_sets``), skipped unknown fields are counted per record."""
     try:
         flows = ct.convert(buf, start, end, T, U, opts.rate, opts, domain)
     except DecodeError:
-        counters["malformed_sets"] += 1
-        return 0
-    n = len(flows)
+        state.counters["malformed_sets"] += 1
+        return []
     if ct.unknown:
-        counters["unknown_fields_skipped"] += ct.unknown * n
-    out.extend(flows)
-    return n
+        state.counters["unknown_fields_skipped"] += ct.unknown * len(flows)
+    return flows
 
 
 def _raw_records(state, t, buf, start, end):
