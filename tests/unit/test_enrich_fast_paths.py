@@ -11,7 +11,7 @@ import pytest
 from boundaryflow import config
 from boundaryflow.enrich import Enricher
 from boundaryflow.enrich.community_id import CommunityId, packed_address
-from boundaryflow.enrich.enricher import parse_address
+from boundaryflow.lookups import parse_address
 from boundaryflow.model import Flow
 
 SPELLINGS = [
